@@ -1,0 +1,22 @@
+"""lightgrad: PyTorch's tensor and autograd API on NumPy. `import lightgrad as torch`."""
+from . import _dtype
+from ._dtype import (bool, cdouble, cfloat, complex64, complex128, double, dtype, finfo, float,
+                     float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16,
+                     int32, int64, long, promote_types, set_default_dtype, short, uint8)
+from ._backend import device, get_default_device, set_default_device
+from ._tensor import Size, Tensor
+from . import ops as _ops
+from .ops._core import OPS as _OPS
+from .ops.elementwise import *  # noqa: F401,F403
+from .ops.reduction import *  # noqa: F401,F403
+from .ops.shape import *  # noqa: F401,F403
+from .ops.shape import broadcast_to, expand, flatten, view  # noqa: F401
+from .ops.convert import clone  # noqa: F401
+from .ops.linalg import *  # noqa: F401,F403
+from ._creation import *  # noqa: F401,F403
+from . import autograd
+from .autograd import (enable_grad, inference_mode, no_grad, set_grad_enabled)
+from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
+
+__version__ = "0.1.0"

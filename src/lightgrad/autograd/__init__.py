@@ -1,0 +1,150 @@
+"""torch.autograd: backward(), grad(), grad modes, Function, gradcheck and anomaly mode."""
+import warnings
+
+import numpy as np
+
+from . import graph
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
+from .engine import execute
+from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
+
+__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "detect_anomaly", "set_detect_anomaly", "Variable", "Function", "gradcheck",
+           "gradgradcheck", "graph"]
+
+_CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the "
+    "parameter and its gradient which can cause a memory leak. We recommend using "
+    "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+    "make sure to reset the .grad fields of your parameters to None after use to break the "
+    "cycle and avoid the leak.")
+
+
+def _tensor_cls():
+    from .._tensor import Tensor
+    return Tensor
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    return (x,) if isinstance(x, _tensor_cls()) else tuple(x)
+
+
+def _make_grads(outputs, grads, as_tensors):
+    """The gradient each output starts with: ones for scalars, else checked user input."""
+    Tensor = _tensor_cls()
+    out = []
+    for i, (t, g) in enumerate(zip(outputs, grads)):
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if t._data.dtype.kind == "c":
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                   f"but got torch.{t.dtype.name}")
+            arr = np.ones_like(t._data)
+            out.append(_make(arr) if as_tensors else arr)
+        elif isinstance(g, Tensor):
+            if g._data.shape != t._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"torch.Size({list(g.shape)}) and output[{i}] has a shape of "
+                                   f"torch.Size({list(t.shape)}).")
+            out.append(g if as_tensors else g._data)
+        else:
+            raise TypeError("gradients can be either Tensors or None, but got "
+                            f"{type(g).__name__}")
+    return out
+
+
+def _make(arr):
+    from .._tensor import _make as mk
+    return mk(arr)
+
+
+def _root_edges(tensors):
+    edges = []
+    for i, t in enumerate(tensors):
+        if not t._rg:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have "
+                               "a grad_fn")
+        edges.append(t._edge())
+    return edges
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """Accumulate into `.grad` of the leaves (or `inputs`) the gradient of `tensors`."""
+    tensors = _as_tuple(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    grad_tensors = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if create_graph:
+        warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=3)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if len(inputs) == 0:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    roots = _root_edges(tensors)
+    grads = _make_grads(tensors, grad_tensors, create_graph)
+    if inputs is None:
+        execute(roots, grads, retain_graph, create_graph)
+        return
+    targets = [t._edge() for t in inputs]
+    captured = execute(roots, grads, retain_graph, create_graph, targets, accumulate=True)
+    from .engine import accumulate_into
+    for t, e in zip(inputs, targets):
+        if t.grad_fn is not None and e in captured:   # listed non-leaves get .grad too
+            accumulate_into(t, captured[e], create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Gradients of `outputs` with respect to `inputs`, as a tuple; never touches `.grad`."""
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    if len(inputs) == 0:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if not allow_unused and materialize_grads:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None \
+        else (None,) * len(outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in inputs:
+        if not t._rg:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    roots = _root_edges(outputs)
+    grads = _make_grads(outputs, grad_outputs, create_graph)
+    targets = [t._edge() for t in inputs]
+    captured = execute(roots, grads, retain_graph, create_graph, targets, accumulate=False)
+    result = []
+    for i, (t, e) in enumerate(zip(inputs, targets)):
+        g = captured.get(e)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+            if materialize_grads:
+                g = np.zeros_like(t._data)
+                g = _make(g)
+            result.append(g)
+            continue
+        if not create_graph:
+            g = _make(np.array(g, dtype=t._data.dtype))
+        elif g.dtype is not t.dtype:
+            g = g.to(t.dtype)
+        result.append(g)
+    return tuple(result)
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """Deprecated in torch: returns a plain Tensor leaf."""
+    t = data.detach()
+    t.requires_grad = requires_grad
+    return t

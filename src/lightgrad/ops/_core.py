@@ -1,0 +1,372 @@
+"""The op-declaration mechanism shared by every op family.
+
+An op is a Python function over Tensors that
+1. computes its result with one array call on `t._data` (NumPy today);
+2. when grad mode is on and an input requires grad, attaches a node of the class made by
+   `autograd.graph.node_class(name, rule, ...)`, recording via `record` or `record_view`.
+
+A rule has the signature `rule(ns, grad, meta, *saved) -> one gradient per input` and is
+written once over the small namespace `ns`: NumPy arrays on the fast path (`NP`), lightgrad
+Tensors under create_graph (`T`), so gradients of gradients work for every op. Rules use
+Python operators (+ - * / ** @ unary -, comparisons) and `ns.<fn>` calls, never methods,
+so the same code serves both. Un-broadcasting and casting back to an input's dtype happen
+once, in the engine, for nodes recorded with `bcast=True`. Rules use negative dims where
+they can, so extra leading batch dimensions keep working (vectorized Jacobians later).
+
+`OPS` maps every public differentiable op to its node names; the tests check that each one
+has an entry in the op table.
+"""
+import itertools
+import traceback
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor, _make
+from ..autograd import engine
+from ..autograd.grad_mode import state as _state
+from ..autograd.graph import Node, SavedOutput, _seq, anomaly, node_class  # noqa: F401
+
+_ndarray = np.ndarray
+_next = _seq.__next__
+OPS = {}          # public op name -> tuple of node class names it can produce
+RESULT = object()  # marker in `saved`: save the op's own output
+
+
+class _Namespace:
+    """Functions a rule may call; one instance serves arrays, one serves Tensors."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return f"<rule namespace {self._name}>"
+
+
+NP = _Namespace("NP")
+T = _Namespace("T")
+engine.NS[False], engine.NS[True] = NP, T
+
+
+def ns_def(name, np_fn, t_fn):
+    """Make `ns.<name>` available to rules, for arrays (np_fn) and for Tensors (t_fn)."""
+    setattr(NP, name, np_fn)
+    setattr(T, name, t_fn)
+
+
+def declare(public_names, *node_names):
+    """Record that the public ops `public_names` produce nodes `node_names` (op table check)."""
+    for n in public_names.split():
+        OPS[n] = OPS.get(n, ()) + node_names
+
+
+def grad_on():
+    return _state.grad_enabled
+
+
+def _save(v):
+    if type(v) is Tensor or isinstance(v, Tensor):
+        x = v._x
+        if x and x.get("inference"):
+            raise RuntimeError(
+                "Inference tensors cannot be saved for backward. Please do not use Tensors "
+                "created in inference mode in computation tracked by autograd. To work around "
+                "this, you can make a clone to get a normal tensor and use it in autograd, or "
+                "use `torch.no_grad()` instead of `torch.inference_mode()`.")
+        return (v, v._vc[0])
+    return v
+
+
+def new_node(cls, inputs, saved=(), meta=None, bcast=False):
+    """A node of class `cls` with one edge per input (None for inputs without grad)."""
+    node = cls.__new__(cls)
+    edges = []
+    for t in inputs:
+        if type(t) is Tensor and t._rg or isinstance(t, Tensor) and t._rg:
+            gf = t.grad_fn
+            edges.append((gf, t._out_nr) if gf is not None else (t._get_acc(), 0))
+        else:
+            edges.append((None, 0))
+    node.next_functions = tuple(edges)
+    node._saved = tuple([_save(v) for v in saved]) if saved else ()
+    node._meta = meta
+    if bcast:
+        node._in = tuple([(t._data.shape, t._data.dtype) if isinstance(t, Tensor) and t._rg
+                          else None for t in inputs])
+    else:
+        node._in = None
+    node._seq = _next()
+    node._hooks = None
+    if anomaly[0]:
+        node._trace = traceback.extract_stack()[:-3]
+    return node
+
+
+def record(data, cls, inputs, saved=(), meta=None, bcast=False):
+    """The op's output Tensor with a new node attached. Call only when recording."""
+    node = new_node(cls, inputs, () if RESULT in saved else saved, meta, bcast)
+    out = _make(data, node)
+    if RESULT in saved:
+        node._saved = tuple([SavedOutput(out) if v is RESULT else _save(v) for v in saved])
+    return out
+
+
+def record_multi(datas, cls, inputs, saved=(), meta=None, bcast=False, differentiable=None):
+    """Outputs of a multi-output op sharing one node; output i has output_nr i."""
+    node = new_node(cls, inputs, saved, meta, bcast)
+    outs = []
+    for i, d in enumerate(datas):
+        if differentiable is None or differentiable[i]:
+            outs.append(_make(d, node, i))
+        else:
+            outs.append(_make(d))
+    return outs
+
+
+def needs_grad(*ts):
+    """True when grad mode is on and any Tensor among `ts` requires grad."""
+    if not _state.grad_enabled:
+        return False
+    for t in ts:
+        if isinstance(t, Tensor) and t._rg:
+            return True
+    return False
+
+
+def wrap(data):
+    return _make(data)
+
+
+# -- operands and type promotion ---------------------------------------------------------
+def to_tensor(x):
+    """A Tensor for x (a Tensor, number, list or array)."""
+    if isinstance(x, Tensor):
+        return x
+    from .._creation import tensor
+    return tensor(x)
+
+
+def binary_operands(a, b):
+    """(Tensor a, Tensor-or-scalar b, array of a, array-or-scalar of b), promoted per torch.
+
+    The fast path is two Tensors of one dtype, or a float Tensor with a Python float; other
+    mixes go through dtype.result_type (cached) and a cast."""
+    if not isinstance(a, Tensor):
+        a = to_tensor(a)
+    x = a._data
+    if isinstance(b, Tensor):
+        y = b._data
+        if x.dtype is y.dtype or x.dtype == y.dtype:
+            return a, b, x, y
+    elif type(b) is float and x.dtype.kind in "fc" or type(b) is int and x.dtype.kind in "fci":
+        if type(b) is int and x.dtype.kind in "iu":
+            info = np.iinfo(x.dtype)
+            if not info.min <= b <= info.max:   # torch wraps around; NumPy would raise
+                b = int(np.array(b).astype(x.dtype))
+        return a, b, x, b
+    elif isinstance(b, (bool, int, float, complex, np.generic)):
+        b = b.item() if isinstance(b, np.generic) else b
+        y = b
+    else:
+        b = to_tensor(b)
+        y = b._data
+    rt = _dtype.result_type(a, b).np
+    if x.dtype != rt:
+        x = x.astype(rt)
+    if isinstance(b, Tensor):
+        if y.dtype != rt:
+            y = y.astype(rt)
+    else:
+        y = np.asarray(y, dtype=rt)
+    return a, b, x, y
+
+
+def float_operand(t):
+    """Array of t as a floating dtype (ints and bools become the default float)."""
+    x = t._data
+    if x.dtype.kind in "fc":
+        return x
+    return x.astype(_dtype.get_default_dtype().np)
+
+
+def normalize_dims(dim, ndim):
+    """dim (int, tuple, list or None) -> a tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        dim = (dim,)
+    n = max(ndim, 1)
+    out = []
+    for d in dim:
+        if not -n <= d < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, "
+                             f"{n - 1}], but got {d})")
+        out.append(d % n)
+    return tuple(out)
+
+
+# -- in-place ops --------------------------------------------------------------------------
+_LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+_VIEW_OF_LEAF_INPLACE = ("a view of a leaf Variable that requires grad is being used in an "
+                         "in-place operation.")
+_INFERENCE_INPLACE = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+    "clone to get a normal tensor before doing inplace update.See "
+    "https://github.com/pytorch/rfcs/pull/17 for more details.")
+_NOGRAD_VIEW = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace to "
+    "be tracked).")
+
+inplace_on_view = None  # set by ops.indexing: CopySlices for in-place ops on views
+
+
+def check_inplace(self):
+    """The checks every in-place op makes before writing into `self`."""
+    x = self._x
+    if x:
+        if x.get("inference") and not _state.inference:
+            raise RuntimeError(_INFERENCE_INPLACE)
+        if x.get("multi_view"):
+            raise RuntimeError(
+                f"Output {self._out_nr} of {x['multi_view']} is a view and is being modified "
+                "inplace. This view is the output of a function that returns multiple views. "
+                "Such functions do not allow the output views to be modified inplace. You "
+                "should replace the inplace operation by an out-of-place one.")
+    if _state.grad_enabled:
+        base = self._base
+        if base is not None:
+            if base._rg and base.grad_fn is None:
+                raise RuntimeError(_VIEW_OF_LEAF_INPLACE)
+            if x and x.get("nograd_view"):
+                raise RuntimeError(_NOGRAD_VIEW)
+        elif self._rg and self.grad_fn is None:
+            raise RuntimeError(_LEAF_INPLACE)
+
+
+def write_into(self, data):
+    """Copy data into self's array in place (torch refuses e.g. float results into ints)."""
+    dst = self._data
+    if data.dtype != dst.dtype and not np.can_cast(data.dtype, dst.dtype, "same_kind") \
+            and data.dtype.kind != dst.dtype.kind:
+        raise RuntimeError(f"result type {_dtype.from_numpy_dtype(data.dtype)._legacy} can't be "
+                           f"cast to the desired output type {self.dtype._legacy}")
+    np.copyto(dst, data, casting="unsafe")
+    self._vc[0] += 1
+
+
+def inplace(self, op, *args, **kwargs):
+    """Run the out-of-place `op(self, *args)` and write its result into self, as torch's
+    in-place ops do: self keeps its identity and data buffer, its version goes up, and
+    (when recording) it takes the op's node as its new grad_fn."""
+    check_inplace(self)
+    recording = _state.grad_enabled and (self._rg or any(
+        isinstance(a, Tensor) and a._rg for a in itertools.chain(args, kwargs.values())))
+    if not recording:
+        r = op(self, *args, **kwargs)
+        write_into(self, r._data)
+        return self
+    if self._base is not None:
+        if inplace_on_view is None:
+            raise NotImplementedError("in-place operations on views under autograd")
+        return inplace_on_view(self, op, args, kwargs)
+    # the node must see self's value from before the write: give it a snapshot
+    old = _make(self._data.copy())
+    old.grad_fn, old._rg, old._out_nr, old._acc = self.grad_fn, self._rg, self._out_nr, self._acc
+    r = op(old, *args, **kwargs)
+    write_into(self, r._data)
+    rebase(self, r.grad_fn, r._out_nr)
+    return self
+
+
+def rebase(t, node, out_nr=0):
+    """Give t a new grad_fn after an in-place op; a retained grad follows the tensor."""
+    had_retain = t.retains_grad
+    t.grad_fn, t._out_nr, t._rg = node, out_nr, node is not None or t._rg
+    if had_retain:
+        t._x["retains_grad"] = False
+        t.retain_grad()
+
+
+def to_out(result, out):
+    """Write `result` into the user's `out=` tensor, as torch's out= variants do."""
+    if out is None:
+        return result
+    if _state.grad_enabled and (result._rg or out._rg):
+        raise RuntimeError(f"{getattr(result.grad_fn, 'name', lambda: 'op')()}(): functions with "
+                           "out=... arguments don't support automatic differentiation, but one "
+                           "of the arguments requires grad.")
+    if out._data.shape == result._data.shape:
+        np.copyto(out._data, result._data, casting="unsafe")
+    else:
+        out._data = result._data.astype(out._data.dtype, copy=True)
+    out._vc[0] += 1
+    return out
+
+
+def as_tensor_arg(x, like):
+    """x as a Tensor with like's dtype (for operands that must be tensors, e.g. where())."""
+    if isinstance(x, Tensor):
+        return x
+    return _make(np.asarray(x, dtype=like._data.dtype))
+
+
+def view_of(input, data, cls=None, meta=None, saved=()):
+    """An output that shares input's memory and version counter (a view), with node `cls`
+    attached when recording."""
+    if _state.grad_enabled and input._rg and cls is not None:
+        out = record(data, cls, (input,), saved, meta)
+    else:
+        out = _make(data)
+        if input._rg and not _state.grad_enabled:
+            out._extra()["nograd_view"] = True
+    out._vc = input._vc
+    out._base = input._base if input._base is not None else input
+    return out
+
+
+# -- the namespace basics every rule may use ----------------------------------------------
+def _np_sum_to(g, shape):
+    """Sum g down to `shape` (undo broadcasting)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                      if s == 1 and g.shape[i + lead] != 1)
+    r = g.sum(axis=axes, keepdims=True) if axes else g
+    return r.reshape(shape)
+
+
+def _np_fix(g, shape, dtype):
+    if g.shape != shape:
+        g = _np_sum_to(np.asarray(g), shape)
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def _np_embed(g, shape, key):
+    """Zeros of `shape` with g written at the basic-index `key` (select/slice backward)."""
+    z = np.zeros(shape, dtype=np.result_type(g))
+    z[key] = g
+    return z
+
+
+NP.sum_to = _np_sum_to
+NP.fix = _np_fix
+NP.embed = _np_embed
+NP.reshape = np.reshape
+NP.broadcast_to = np.broadcast_to
+NP.sum = lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims)
+NP.swapaxes = np.swapaxes
+NP.transpose = np.transpose
+NP.matmul = np.matmul
+NP.where = np.where
+NP.mT = lambda x: np.swapaxes(x, -1, -2)
+NP.getitem = lambda x, key: x[key]
+NP.zeros = lambda shape, like: np.zeros(shape, dtype=np.result_type(like))
+NP.shape = np.shape
+NP.ndim = np.ndim
+NP.cast_like = lambda x, like: np.asarray(x).astype(np.result_type(like), copy=False)

@@ -1,0 +1,100 @@
+"""dtype conversions, clone and contiguous."""
+import numpy as np
+
+from .. import _dtype
+from .._backend import check_device
+from .._tensor import Tensor, _make
+from ..autograd.grad_mode import state as _state
+from ._core import NP, T, declare, node_class, record
+
+__all__ = ["clone"]
+
+ToCopyBackward0 = node_class("ToCopyBackward0",
+                             lambda ns, g, dt: (ns.astype(g, dt),),
+                             meta=("self_dtype",))
+CloneBackward0 = node_class("CloneBackward0", lambda ns, g, m: (g,))
+
+
+def to_dtype(input, np_dtype, copy=False):
+    """input converted to `np_dtype` (a NumPy dtype); returns input itself when it already
+    has that dtype, as torch does."""
+    x = input._data
+    if x.dtype == np_dtype and not copy:
+        return input
+    data = x.astype(np_dtype)
+    # NOTE: only float/complex outputs carry gradients; .long() of a float tensor is a leaf
+    if _state.grad_enabled and input._rg and data.dtype.kind in "fc":
+        return record(data, ToCopyBackward0, (input,), meta=x.dtype)
+    return _make(data)
+
+
+def _t_astype(g, np_dtype):
+    return to_dtype(g, np.dtype(np_dtype))
+
+
+T.astype = _t_astype
+NP.astype = lambda g, dt: np.asarray(g).astype(dt)
+
+
+def clone(input, *, memory_format=None):
+    data = input._data.copy()
+    if _state.grad_enabled and input._rg:
+        return record(data, CloneBackward0, (input,))
+    return _make(data)
+
+
+def contiguous(self, memory_format=None):
+    if self._data.flags.c_contiguous:
+        return self
+    return clone(self)
+
+
+def _parse_to(args, kwargs):
+    dt = kwargs.get("dtype")
+    dev = kwargs.get("device")
+    copy = kwargs.get("copy", False)
+    for a in args:
+        if isinstance(a, _dtype.dtype):
+            dt = a
+        elif isinstance(a, Tensor):
+            dt = a.dtype
+        elif a is not None:
+            dev = a
+    return dt, dev, copy
+
+
+def to(self, *args, **kwargs):
+    """x.to(dtype), x.to(device), x.to(device, dtype), x.to(other)."""
+    dt, dev, copy = _parse_to(args, kwargs)
+    if dev is not None:
+        check_device(dev)
+    if dt is None:
+        return clone(self) if copy else self
+    return to_dtype(self, dt.np, copy)
+
+
+def type_(self, dtype=None, non_blocking=False, **kwargs):
+    if dtype is None:
+        return f"torch.{self.dtype._legacy}Tensor"
+    if isinstance(dtype, str):
+        names = {f"torch.{d._legacy}Tensor": d for d in _dtype._ALL}
+        dtype = names[dtype]
+    return to_dtype(self, dtype.np)
+
+
+declare("to float double half long int bool type_as", "ToCopyBackward0")
+declare("clone contiguous", "CloneBackward0")
+
+Tensor.to = to
+Tensor.type = type_
+Tensor.clone = clone
+Tensor.contiguous = contiguous
+Tensor.cpu = lambda self, memory_format=None: self
+Tensor.type_as = lambda self, other: to_dtype(self, other._data.dtype)
+for _name, _d in [("float", _dtype.float32), ("double", _dtype.float64),
+                  ("half", _dtype.float16), ("long", _dtype.int64), ("int", _dtype.int32),
+                  ("short", _dtype.int16), ("char", _dtype.int8), ("byte", _dtype.uint8),
+                  ("bool", _dtype.bool), ("cfloat", _dtype.complex64),
+                  ("cdouble", _dtype.complex128)]:
+    setattr(Tensor, _name, (lambda d: lambda self, memory_format=None:
+                            to_dtype(self, d.np))(_d))
