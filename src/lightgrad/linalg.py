@@ -1,0 +1,2 @@
+"""torch.linalg: matrix functions (being written)."""
+__all__ = []
