@@ -3,7 +3,10 @@ from . import _dtype
 from ._dtype import (bool, cdouble, cfloat, complex64, complex128, double, dtype, finfo, float,
                      float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16,
                      int32, int64, long, promote_types, set_default_dtype, short, uint8)
-from ._backend import device, get_default_device, set_default_device
+from ._backend import (device, get_default_device, get_num_threads, set_default_device,
+                       set_num_threads)
+from ._printing import set_printoptions
+from . import _tensor_str, cuda
 from ._tensor import Size, Tensor
 from . import ops as _ops
 from .ops._core import OPS as _OPS

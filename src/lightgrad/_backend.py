@@ -3,35 +3,46 @@
 Today only "cpu" exists and NumPy serves it; a second backend (CuPy for "cuda") plugs in
 by adding an entry to _MODULES, because every array call goes through `array_module`.
 """
+import os
+
 import numpy as np
 
-__all__ = ["device", "array_module"]
+__all__ = ["device", "array_module", "set_default_device", "get_default_device",
+           "set_num_threads", "get_num_threads"]
 
 _MODULES = {"cpu": np}
 
 
+_DEVICE_TYPES = ("cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
+                 "lazy, vulkan, mps, meta, hpu, mtia, privateuseone")
+
+
 class device:
+    """torch.device: `device('cpu')`, `device('cuda:1')`, `device('cpu', 0)`."""
     __slots__ = ("type", "index")
 
-    def __new__(cls, type_or_str="cpu", index=None):
-        if isinstance(type_or_str, device):
-            return type_or_str
-        if type_or_str is None:
+    def __new__(cls, type="cpu", index=None):
+        if isinstance(type, device):
+            return type
+        if type is None:
             return _default[0]
-        s = str(type_or_str)
+        if isinstance(type, int):           # a bare ordinal names a CUDA device, as in torch
+            type, index = "cuda", type
+        s = str(type)
         if ":" in s:
-            s, idx = s.split(":")
+            s, idx = s.split(":", 1)
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
             index = int(idx)
-        if s not in ("cpu", "cuda", "meta", "mps"):
-            raise RuntimeError(f"Expected one of cpu, cuda, mps, meta device type at start of "
-                               f"device string: {type_or_str}")
+        if s not in _DEVICE_TYPES.split(", "):
+            raise RuntimeError(f"Expected one of {_DEVICE_TYPES} device type at start of device "
+                               f"string: {type}")
         self = object.__new__(cls)
         self.type, self.index = s, index
         return self
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
+        # NOTE: as in torch, a device never equals a string: device('cpu') == 'cpu' is False
         return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self):
@@ -44,6 +55,9 @@ class device:
     def __str__(self):
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
 
 CPU = device("cpu")
 _default = [CPU]
@@ -54,6 +68,8 @@ def array_module(dev):
     try:
         return _MODULES[dev.type]
     except KeyError:
+        if dev.type == "cuda":      # torch's own error (and type) on a CPU-only build
+            raise AssertionError("Torch not compiled with CUDA enabled") from None
         raise RuntimeError(f"lightgrad has no array backend for device '{dev}' "
                            "(only 'cpu' is available)") from None
 
@@ -70,3 +86,36 @@ def set_default_device(dev):
 
 def get_default_device():
     return _default[0]
+
+
+# -- threads ------------------------------------------------------------------------------
+# NumPy's BLAS pool is the only thread pool lightgrad uses. threadpoolctl (optional) resizes
+# it; without threadpoolctl set_num_threads only records the number (a documented no-op).
+_threads = {"n": None, "limiter": None}
+
+
+def set_num_threads(n):
+    """Limit the BLAS threads NumPy uses (needs threadpoolctl; otherwise only recorded)."""
+    n = int(n)
+    if n <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _threads["n"] = n
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    _threads["limiter"] = threadpool_limits(limits=n)  # applies now, stays until reset
+
+
+def get_num_threads():
+    """The BLAS thread count (as set, else as threadpoolctl reports, else the CPU count)."""
+    if _threads["n"] is not None:
+        return _threads["n"]
+    try:
+        from threadpoolctl import threadpool_info
+        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        if counts:
+            return max(counts)
+    except ImportError:
+        pass
+    return os.cpu_count() or 1

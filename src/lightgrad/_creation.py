@@ -1,215 +1,604 @@
-"""Tensor factories, random numbers and generators."""
+"""Tensor factories, random numbers and generators.
+
+Random streams come from NumPy's PCG64 and are reproducible under `manual_seed` or a seeded
+`Generator`, but they are not torch's streams bit for bit. Other modules that need random
+numbers (dropout, init) take them from `_rng(generator)`, so `generator=` and `manual_seed`
+govern them too.
+"""
+import builtins
+import math
+import operator
+import pickle
 import warnings
 
 import numpy as np
 
 from . import _dtype
 from ._backend import check_device
-from ._tensor import Tensor, _make
+from ._tensor import Size, Tensor, _make
+from .autograd.grad_mode import state as _state
 
-__all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
-           "ones_like", "full_like", "empty_like", "eye", "arange", "linspace", "logspace",
-           "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial",
-           "rand_like", "randn_like", "randint_like", "manual_seed", "seed", "initial_seed",
-           "Generator", "get_rng_state", "set_rng_state"]
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
+           "zeros_like", "ones_like", "full_like", "empty_like", "eye", "arange", "linspace",
+           "logspace", "rand", "randn", "randint", "randperm", "normal", "bernoulli",
+           "multinomial", "poisson", "rand_like", "randn_like", "randint_like", "manual_seed",
+           "seed", "initial_seed", "Generator", "default_generator", "get_rng_state",
+           "set_rng_state", "scalar_tensor"]
+
+_COPY_WARNING = ("To copy construct from a tensor, it is recommended to use "
+                 "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                 "requires_grad_(True), rather than torch.tensor(sourceTensor).")
+_REQUIRES_GRAD_DTYPE = ("Only Tensors of floating point and complex dtype can require "
+                        "gradients")
 
 
-def _finish(data, dtype, requires_grad, device, capital=True):
+def _finish(data, requires_grad=False, device=None):
+    """Wrap a fresh array as a leaf, checking device and requires_grad as torch does."""
     if device is not None:
         check_device(device)
     t = _make(data)
     if requires_grad:
         if data.dtype.kind not in "fc":
-            raise RuntimeError(("Only" if capital else "only") + " Tensors of floating point and "
-                               "complex dtype can require gradients")
-        t.requires_grad = True
+            raise RuntimeError(_REQUIRES_GRAD_DTYPE)
+        t.requires_grad = True   # complex raises NotImplementedError (documented deviation)
     return t
 
 
-def _infer_np_dtype(data):
-    """NumPy dtype for Python data by torch's rules: floats -> default float, ints -> int64."""
-    kinds = set()
-
-    def walk(x):
-        if isinstance(x, Tensor):
-            kinds.add(x._data.dtype.kind if x._data.dtype.kind != "f" else "f")
-            if x._data.dtype.kind in "fc":
-                kinds.add(("dt", x._data.dtype))
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                walk(v)
-        elif isinstance(x, (bool, np.bool_)):
-            kinds.add("b")
-        elif isinstance(x, (int, np.integer)):
-            kinds.add("i")
-        elif isinstance(x, (float, np.floating)):
-            kinds.add("f")
-        elif isinstance(x, (complex, np.complexfloating)):
-            kinds.add("c")
-        else:
-            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
-    walk(data)
-    if "c" in kinds:
-        return _dtype._defaults.complex.np
-    if "f" in kinds:
-        return _dtype.get_default_dtype().np
-    if "i" in kinds or "u" in kinds:
-        return np.dtype(np.int64)
-    if "b" in kinds:
-        return np.dtype(np.bool_)
-    return _dtype.get_default_dtype().np  # empty list
+def _out(result, out):
+    """Write a factory's result into `out=` (resizing it, as torch does) and return out."""
+    if out is None:
+        return result
+    if out._data.shape == result._data.shape:
+        np.copyto(out._data, result._data, casting="unsafe")
+    else:
+        out._data = result._data.astype(out._data.dtype)
+    out._vc[0] += 1
+    return out
 
 
-def _to_array(data, dtype):
-    if isinstance(data, Tensor):
-        return data._data.astype(dtype.np if dtype else data._data.dtype, copy=True)
-    if isinstance(data, np.ndarray):
-        a = np.array(data, dtype=dtype.np if dtype else None, copy=True)
-        if dtype is None and a.dtype not in _dtype._FROM_NP:
-            _dtype.from_numpy_dtype(a.dtype)
-        return a
-    if isinstance(data, np.generic):
-        return np.array(data, dtype=dtype.np if dtype else data.dtype)
-    np_dtype = dtype.np if dtype is not None else _infer_np_dtype(data)
-    if isinstance(data, (list, tuple)):
-        data = _unwrap_tensors(data)
-    return np.array(data, dtype=np_dtype)
+def _np(dtype):
+    return dtype.np if dtype is not None else None
 
 
-def _unwrap_tensors(x):
+def _unsupported(op, dtype):
+    return NotImplementedError(f'"{op}" not implemented for \'{dtype._legacy}\'')
+
+
+# -- tensor() from Python data --------------------------------------------------------------
+_PY_SCALARS = (builtins.bool, builtins.int, builtins.float, complex)
+
+
+def _scalar_dtype(x):
+    """torch's dtype for one element of Python data."""
+    if isinstance(x, np.generic):       # before float: np.float64 subclasses float
+        return _dtype.from_numpy_dtype(x.dtype)
+    if isinstance(x, builtins.bool):
+        return _dtype.bool
+    if isinstance(x, builtins.int):
+        return _dtype.int64
+    if isinstance(x, builtins.float):
+        return _dtype.get_default_dtype()
+    if isinstance(x, complex):
+        return _dtype._defaults.complex
+    raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
+
+
+def _is_seq(x):
+    return isinstance(x, (list, tuple, range)) or (isinstance(x, (Tensor, np.ndarray))
+                                                    and x.ndim > 0)
+
+
+_PY_KINDS = {builtins.bool: lambda: _dtype.bool, builtins.int: lambda: _dtype.int64,
+             builtins.float: _dtype.get_default_dtype, complex: lambda: _dtype._defaults.complex}
+
+
+def _scan(data):
+    """(shape, dtype) of nested Python data by torch's rules: floats -> default dtype,
+    ints -> int64, bools -> bool, tensors and NumPy values keep theirs; promoted together."""
+    shape, x = [], data
+    while _is_seq(x):               # the shape follows the first element at each depth
+        if isinstance(x, (Tensor, np.ndarray)):
+            shape.extend(x.shape)
+            break
+        shape.append(len(x))
+        if not len(x):
+            break
+        x = x[0]
+    ndim, dts = len(shape), set()
+
+    def walk(x, depth):
+        if depth == ndim:
+            if _is_seq(x):
+                raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an "
+                                "integer")
+            if isinstance(x, str):
+                raise ValueError("too many dimensions 'str'")
+            if isinstance(x, Tensor):
+                dts.add(x.dtype)
+            elif isinstance(x, np.ndarray):
+                dts.add(_dtype.from_numpy_dtype(x.dtype))
+            else:
+                dts.add(_scalar_dtype(x))
+            return
+        if not _is_seq(x):
+            raise TypeError("not a sequence")
+        if isinstance(x, (Tensor, np.ndarray)):
+            for k, n in enumerate(x.shape):
+                if depth + k >= ndim or shape[depth + k] != n:
+                    want = shape[depth + k] if depth + k < ndim else 0
+                    raise ValueError(f"expected sequence of length {want} at dim {depth + k} "
+                                     f"(got {n})")
+            dts.add(x.dtype if isinstance(x, Tensor) else _dtype.from_numpy_dtype(x.dtype))
+            return
+        if len(x) != shape[depth]:
+            raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} "
+                             f"(got {len(x)})")
+        if depth == ndim - 1:
+            types = set(map(type, x))
+            if types <= _PY_KINDS.keys():       # fast path: a row of Python numbers
+                dts.update(_PY_KINDS[t]() for t in types)
+                return
+        for v in x:
+            walk(v, depth + 1)
+
+    walk(data, 0)
+    if not dts:
+        return tuple(shape), _dtype.get_default_dtype()
+    it = iter(dts)
+    d = next(it)
+    for other in it:
+        d = _dtype.promote_types(d, other)
+    return tuple(shape), d
+
+
+def _plain(x):
+    """Nested lists NumPy can read: tensors become arrays."""
     if isinstance(x, Tensor):
         return x._data
     if isinstance(x, (list, tuple)):
-        return [_unwrap_tensors(v) for v in x]
+        return [_plain(v) for v in x]
     return x
 
 
-def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    """A new leaf tensor holding a copy of `data`. `lightgrad.tensor([1., 2.])`"""
+def _has_tensor(x):
+    if isinstance(x, Tensor):
+        return True
+    if isinstance(x, (list, tuple)):
+        return builtins.any(_has_tensor(v) for v in x)
+    return False
+
+
+def _checked_cast(src, dt):
+    """Python numbers cast to an integer dtype refuse to overflow (torch's checked_convert);
+    negative ints may wrap into unsigned types."""
+    info = np.iinfo(dt.np)
+    if src.dtype.kind == "c":
+        raise TypeError("'complex' object cannot be interpreted as an integer")
+    if src.size:
+        if src.dtype.kind == "f":
+            bad = ~np.isfinite(src) | (src < info.min) | (src > info.max)
+        elif info.min == 0:
+            bad = (src > info.max) | (src < -info.max)
+        else:
+            bad = (src < info.min) | (src > info.max)
+        if bad.any():
+            raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
+    with np.errstate(invalid="ignore", over="ignore"):
+        return src.astype(dt.np)
+
+
+def _from_data(data, dtype):
+    """A new array holding `data` (Python scalars, nested sequences, arrays, tensors)."""
     if isinstance(data, Tensor):
-        warnings.warn("To copy construct from a tensor, it is recommended to use "
-                      "sourceTensor.detach().clone() or "
-                      "sourceTensor.detach().clone().requires_grad_(True), rather than "
-                      "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
-    return _finish(_to_array(data, dtype), dtype, requires_grad, device)
+        return data._data.astype(_np(dtype) or data._data.dtype, copy=True)
+    if isinstance(data, np.ndarray):
+        if dtype is None:
+            _dtype.from_numpy_dtype(data.dtype)
+        return np.array(data, dtype=_np(dtype), copy=True)
+    if isinstance(data, np.generic):
+        src = _dtype.from_numpy_dtype(data.dtype)
+        return np.array(data, dtype=_np(dtype) or src.np)
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    if isinstance(data, _PY_SCALARS):
+        shape, inferred = (), _scalar_dtype(data)
+    elif isinstance(data, (list, tuple, range)):
+        shape, inferred = _scan(data)
+        if builtins.any(isinstance(v, np.ndarray) for v in data):
+            warnings.warn("Creating a tensor from a list of numpy.ndarrays is extremely slow. "
+                          "Please consider converting the list to a single numpy.ndarray with "
+                          "numpy.array() before converting to a tensor.", UserWarning,
+                          stacklevel=3)
+        if _has_tensor(data):
+            data = _plain(data)
+    else:
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+    target = dtype or inferred
+    try:
+        if target.is_complex or target is _dtype.bool or inferred.is_floating_point \
+                and target.is_floating_point:
+            a = np.array(data, dtype=target.np)
+        elif target.is_floating_point:
+            if inferred.is_complex:
+                raise TypeError("must be real number, not complex")
+            a = np.array(data, dtype=target.np)
+        else:
+            work = np.float64 if inferred.is_floating_point else inferred.np
+            a = _checked_cast(np.array(data, dtype=work), target)
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long") from None
+    if a.shape != shape and a.size:
+        a = a.reshape(shape)
+    elif a.shape != shape:
+        a = np.zeros(shape, target.np)
+    return a
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new leaf tensor holding a copy of `data`.
+
+    >>> tensor([1., 2.])
+    tensor([1., 2.])
+    """
+    if isinstance(data, Tensor):
+        warnings.warn(_COPY_WARNING, UserWarning, stacklevel=2)
+    return _finish(_from_data(data, dtype), requires_grad, device)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+    """A 0-d tensor of the default float dtype (or `dtype`) holding `s`."""
+    d = dtype or _dtype.get_default_dtype()
+    return _finish(np.array(s, dtype=d.np), requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None):
-    """Like tensor(), but shares memory with a Tensor or ndarray of matching dtype."""
+    """Like tensor(), but shares memory with a Tensor or ndarray when no conversion is needed.
+
+    >>> a = np.zeros(2); as_tensor(a)._data is a
+    True
+    """
+    if device is not None:
+        check_device(device)
     if isinstance(data, Tensor):
-        return data if dtype is None or data.dtype is dtype else data.to(dtype)
+        if dtype is None or data.dtype is dtype:
+            return data
+        from .ops.convert import to_dtype
+        return to_dtype(data, dtype.np)
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.np):
         return from_numpy(data)
-    return tensor(data, dtype=dtype, device=device)
+    return _finish(_from_data(data, dtype))
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """torch.asarray: as_tensor with an explicit copy switch."""
+    if copy:
+        t = _finish(_from_data(obj, dtype))
+    else:
+        t = as_tensor(obj, dtype, device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
 
 
 def from_numpy(ndarray):
-    """A tensor sharing memory with `ndarray`."""
+    """A tensor sharing memory with `ndarray`: writes through either show in both.
+
+    >>> a = np.zeros(2); t = from_numpy(a); a[0] = 1; t
+    tensor([1., 0.], dtype=lightgrad.float64)
+    """
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     _dtype.from_numpy_dtype(ndarray.dtype)
     return _make(ndarray)
 
 
-def _size(size):
+# -- filled tensors -------------------------------------------------------------------------
+def _shape(size, name, kw_size=None):
+    """Normalise factory sizes: f(2, 3), f((2, 3)), f([2, 3]), f(Size), f(size=...)."""
+    if kw_size is not None:
+        if size:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        size = (kw_size,)
+    if not size:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    out = []
+    for s in size:
+        try:
+            out.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, "
+                            f"not {type(s).__name__}") from None
+    for s in out:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {out}")
+    return tuple(out)
 
 
-def _float_np(dtype):
-    return (dtype or _dtype.get_default_dtype()).np
+def _tuple_size(size, name, position=1):
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{name}(): argument 'size' (position {position}) must be tuple of "
+                        f"ints, not {type(size).__name__}")
+    return _shape((size,), name)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          pin_memory=False):
-    return _finish(np.zeros(_size(size), _float_np(dtype)), dtype, requires_grad, device)
+def _float_dtype(dtype):
+    return dtype or _dtype.get_default_dtype()
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-         pin_memory=False):
-    return _finish(np.ones(_size(size), _float_np(dtype)), dtype, requires_grad, device)
+def zeros(*size, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+          requires_grad=False, **kw):
+    """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
+    try:
+        shape = _shape(size, "zeros", kw.get("size"))
+    except RuntimeError:
+        raise RuntimeError("zeros: Dimension size must be non-negative.") from None
+    d = dtype or (out.dtype if out is not None else _dtype.get_default_dtype())
+    return _out(_finish(np.zeros(shape, d.np), requires_grad, device), out)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          pin_memory=False, memory_format=None):
-    return _finish(np.empty(_size(size), _float_np(dtype)), dtype, requires_grad, device)
+def ones(*size, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+         requires_grad=False, **kw):
+    """A tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
+    shape = _shape(size, "ones", kw.get("size"))
+    d = dtype or (out.dtype if out is not None else _dtype.get_default_dtype())
+    return _out(_finish(np.ones(shape, d.np), requires_grad, device), out)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None,
-         layout=None, pin_memory=False):
-    if dtype is None:
-        dtype = _dtype.result_type(fill_value) if not isinstance(fill_value, Tensor) \
-            else fill_value.dtype
-    return _finish(np.full(_size((size,)), fill_value, dtype.np), dtype, requires_grad, device)
+def empty(*size, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+          requires_grad=False, memory_format=None, **kw):
+    """An uninitialised tensor."""
+    shape = _shape(size, "empty", kw.get("size"))
+    d = dtype or (out.dtype if out is not None else _dtype.get_default_dtype())
+    return _out(_finish(np.empty(shape, d.np), requires_grad, device), out)
 
 
-def _like(fn):
-    def like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-             memory_format=None, pin_memory=False):
-        return fn(input._data.shape, dtype=dtype or input.dtype, device=device,
-                  requires_grad=requires_grad)
-    like.__name__ = fn.__name__ + "_like"
-    return like
+def _fill_dtype(fill_value):
+    if isinstance(fill_value, Tensor):
+        return _dtype.result_type(fill_value.item())  # a 0-d tensor acts as its Python value
+    return _dtype.result_type(fill_value)
 
 
-zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         pin_memory=False, requires_grad=False):
+    """A tensor filled with `fill_value`; its dtype follows the value (1 -> int64)."""
+    shape = _tuple_size(size, "full")
+    d = dtype or _fill_dtype(fill_value)
+    v = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+    return _out(_finish(np.full(shape, v, d.np), requires_grad, device), out)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
-              memory_format=None, pin_memory=False):
-    return full(input._data.shape, fill_value, dtype=dtype or input.dtype, device=device,
-                requires_grad=requires_grad)
+def _like_dtype(input, dtype):
+    return dtype or input.dtype
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(np.eye(n, m, dtype=_float_np(dtype)), dtype, requires_grad, device)
+def zeros_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
+               requires_grad=False, memory_format=None):
+    d = _like_dtype(input, dtype)
+    return _finish(np.zeros(input._data.shape, d.np), requires_grad, device)
 
 
-def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
-           out=None, layout=None, pin_memory=False):
+def ones_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
+              requires_grad=False, memory_format=None):
+    d = _like_dtype(input, dtype)
+    return _finish(np.ones(input._data.shape, d.np), requires_grad, device)
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
+               requires_grad=False, memory_format=None):
+    d = _like_dtype(input, dtype)
+    return _finish(np.empty(input._data.shape, d.np), requires_grad, device)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, pin_memory=False,
+              requires_grad=False, memory_format=None):
+    d = _like_dtype(input, dtype)
+    v = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+    with np.errstate(invalid="ignore"):
+        return _finish(np.full(input._data.shape, v).astype(d.np), requires_grad, device)
+
+
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+        requires_grad=False):
+    """The n x m identity matrix."""
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
+    data = np.eye(n, m, dtype=_float_dtype(dtype).np)
+    return _out(_finish(data, requires_grad, device), out)
+
+
+# -- ranges ---------------------------------------------------------------------------------
+def _number(v):
+    if isinstance(v, Tensor):
+        return v.item()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           pin_memory=False, requires_grad=False):
+    """Values from start (inclusive) to end (exclusive) by step, as torch computes them.
+
+    >>> arange(3)
+    tensor([0, 1, 2])
+    """
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
+    raw = (start, end, step)
+    s, e, st = (_number(v) for v in raw)
     if dtype is None:
-        dtype = _dtype.get_default_dtype() if any(isinstance(v, float) for v in vals) \
-            else _dtype.int64
-    # NOTE: computed in float64 then cast, so float32 ranges hold exact integers as torch's do
-    n = int(np.ceil((vals[1] - vals[0]) / vals[2]))
-    data = (vals[0] + np.arange(max(n, 0), dtype=np.float64) * vals[2]) \
-        if dtype.is_floating_point else np.arange(vals[0], vals[1], vals[2])
-    return _finish(data.astype(dtype.np), dtype, requires_grad, device)
+        floaty = builtins.any(isinstance(v, builtins.float) or isinstance(v, np.floating) or
+                              (isinstance(v, Tensor) and v.dtype.is_floating_point)
+                              for v in raw)
+        dtype = _dtype.get_default_dtype() if floaty else _dtype.int64
+    if dtype is _dtype.bool or dtype.is_complex:
+        raise _unsupported("arange_cpu", dtype)
+    if st == 0:
+        raise RuntimeError("step must be nonzero")
+    if not dtype.is_floating_point:
+        # NOTE: integer ranges cast their bounds and step first, as torch does
+        s, e, st = builtins.int(s), builtins.int(e), builtins.int(st)
+        if st == 0:
+            raise ValueError("step must be nonzero")
+    if not (math.isfinite(s) and math.isfinite(e)):
+        raise RuntimeError(f"unsupported range: {s} -> {e}")
+    if (st > 0 and e < s) or (st < 0 and e > s):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if dtype.is_floating_point:
+        n = builtins.int(math.ceil((e - s) / st))
+        # NOTE: torch computes start + i*step in double with a fused multiply-add; extended
+        # precision stands in for the FMA (values can still differ in the last bit)
+        data = _fma(np.arange(n, dtype=np.float64), st, s).astype(dtype.np)
+    else:
+        data = np.arange(s, e, st, dtype=np.int64).astype(dtype.np)
+    return _out(_finish(data, requires_grad, device), out)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(np.linspace(start, end, steps).astype(_float_np(dtype)), dtype, requires_grad,
-                   device)
+def _fma(a, b, c):
+    """a*b + c with one rounding (as the fused multiply-add torch's kernels compile to),
+    in float64 arrays, by error-free transformations (Dekker's product, Knuth's sum)."""
+    a, b, c = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = a * b
+        a1 = a * 134217729.0            # 2**27 + 1 splits a double into two halves
+        ahi = a1 - (a1 - a)
+        alo = a - ahi
+        b1 = b * 134217729.0
+        bhi = b1 - (b1 - b)
+        blo = b - bhi
+        e = ((ahi * bhi - p) + ahi * blo + alo * bhi) + alo * blo
+        s = p + c
+        bb = s - p
+        t = (p - (s - bb)) + (c - bb)
+        r = s + (t + e)
+        return np.where(np.isfinite(r), r, p + c)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
-             out=None):
-    return _finish(np.logspace(start, end, steps, base=base).astype(_float_np(dtype)), dtype,
-                   requires_grad, device)
+class _Fused:
+    """Marks the float64 linspace arithmetic: products fused with the adds."""
 
 
-# -- random numbers ----------------------------------------------------------------------
+# the precision torch's linspace kernel effectively works in
+_LIN_ACC = {np.dtype(np.float16): np.float16, np.dtype(np.float32): np.float64,
+            np.dtype(np.float64): _Fused}
+
+
+def _lin_values(s, e, steps, np_type, acc=None):
+    """torch's linspace: the first half counts up from start, the second half down from
+    end, so both endpoints are exact. `np_type` is the arithmetic type of the step."""
+    if steps == 1:
+        return np.full(1, s, np_type)
+    s, e = np_type(s), np_type(e)
+    step = (e - s) / np_type(steps - 1)
+    acc = acc or np_type
+    i = np.arange(steps)
+    half = steps // 2
+    with np.errstate(invalid="ignore", over="ignore"):
+        if acc is _Fused:
+            up, down = _fma(i, step, s), _fma(-step, steps - 1 - i, e)
+        else:
+            up = acc(s) + acc(step) * i.astype(acc)
+            down = acc(e) - acc(step) * (steps - 1 - i).astype(acc)
+        return np.where(i < half, up, down).astype(np_type)
+
+
+def _steps(steps, name):
+    if isinstance(steps, Tensor):
+        steps = steps.item()
+    if not isinstance(steps, (builtins.int, np.integer)) or isinstance(steps, builtins.bool):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"steps of type {type(steps).__name__}, but expected int steps")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    return builtins.int(steps)
+
+
+def _range_dtype(start, end, dtype):
+    if dtype is not None:
+        return dtype
+    if builtins.any(isinstance(v, complex) or isinstance(v, np.complexfloating) or
+                    (isinstance(v, Tensor) and v.dtype.is_complex) for v in (start, end)):
+        return _dtype._defaults.complex
+    return _dtype.get_default_dtype()
+
+
+def _lin_core(s, e, steps, d):
+    if d.is_floating_point:
+        # NOTE: ranges are computed in the output's own float type, as torch's kernel does
+        return _lin_values(s, e, steps, d.np.type, _LIN_ACC[d.np])
+    if d.is_complex:
+        return _lin_values(complex(s), complex(e), steps, d.np.type)
+    vals = _lin_values(builtins.float(s), builtins.float(e), steps, np.float64)
+    with np.errstate(invalid="ignore"):
+        return vals.astype(d.np)
+
+
+def _pow(b, x):
+    try:
+        return math.pow(b, x)
+    except OverflowError:
+        return math.inf
+    except ValueError:
+        return math.nan
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
+             pin_memory=False, requires_grad=False):
+    """`steps` evenly spaced values from start to end inclusive.
+
+    >>> linspace(0, 1, 5)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
+    n = _steps(steps, "linspace")
+    d = _range_dtype(start, end, dtype)
+    data = _lin_core(_number(start), _number(end), n, d)
+    return _out(_finish(data, requires_grad, device), out)
+
+
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
+             pin_memory=False, requires_grad=False):
+    """base ** linspace(start, end, steps)."""
+    n = _steps(steps, "logspace")
+    d = _range_dtype(start, end, dtype)
+    s, e = _number(start), _number(end)
+    if d.is_complex:
+        exps = _lin_values(complex(s), complex(e), n, np.complex128)
+        data = np.power(complex(base), exps).astype(d.np)
+    else:
+        exps = _lin_values(builtins.float(s), builtins.float(e), n, np.float64)
+        # NOTE: libm's pow (math.pow), not NumPy's, reproduces torch's float64 values
+        data = np.array([_pow(builtins.float(base), x) for x in exps.tolist()])
+        with np.errstate(over="ignore", invalid="ignore"):
+            data = data.astype(d.np)
+    return _out(_finish(data, requires_grad, device), out)
+
+
+# -- random numbers -------------------------------------------------------------------------
+_DEFAULT_SEED = 67280421310721
+
+
 class Generator:
-    """A random stream (NumPy's PCG64); streams differ from torch's bit for bit."""
+    """A random stream (NumPy's PCG64). Reproducible, but not torch's stream bit for bit."""
 
     def __init__(self, device="cpu"):
         self.device = check_device(device)
-        self._seed = 67280421310721
-        self.rng = np.random.default_rng(self._seed)
+        self.manual_seed(_DEFAULT_SEED)
 
     def manual_seed(self, seed):
-        self._seed = int(seed)
+        seed = builtins.int(seed)
+        if not -2 ** 63 <= seed < 2 ** 64:
+            raise ValueError("Overflow when unpacking long long")
+        self._seed = seed % 2 ** 64        # negative seeds wrap, as in torch
         self.rng = np.random.default_rng(self._seed)
         return self
 
     def seed(self):
-        s = int(np.random.SeedSequence().entropy) % (2 ** 63)
+        s = builtins.int(np.random.SeedSequence().entropy) % 2 ** 63
         self.manual_seed(s)
         return s
 
@@ -217,14 +606,16 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        from ._creation import tensor as _t
-        import pickle
-        return _make(np.frombuffer(pickle.dumps(self.rng.bit_generator.state), dtype=np.uint8)
-                     .copy())
+        """The stream's state as a uint8 tensor (set_state takes it back)."""
+        blob = pickle.dumps((self._seed, self.rng.bit_generator.state))
+        return _make(np.frombuffer(blob, dtype=np.uint8).copy())
 
-    def set_state(self, state):
-        import pickle
-        self.rng.bit_generator.state = pickle.loads(state._data.tobytes())
+    def set_state(self, new_state):
+        if not isinstance(new_state, Tensor) or new_state._data.dtype != np.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        self._seed, state = pickle.loads(new_state._data.tobytes())
+        self.rng = np.random.default_rng()
+        self.rng.bit_generator.state = state
         return self
 
 
@@ -232,7 +623,11 @@ default_generator = Generator()
 
 
 def manual_seed(seed):
-    """Seed the default generator (lightgrad's streams are not torch's)."""
+    """Seed the default generator; returns it.
+
+    >>> _ = manual_seed(0); a = rand(2); _ = manual_seed(0); bool((a == rand(2)).all())
+    True
+    """
     return default_generator.manual_seed(seed)
 
 
@@ -248,102 +643,388 @@ def get_rng_state():
     return default_generator.get_state()
 
 
-def set_rng_state(state):
-    default_generator.set_state(state)
+def set_rng_state(new_state):
+    default_generator.set_state(new_state)
 
 
-def _rng(generator):
+def _rng(generator=None):
+    """The NumPy Generator behind `generator` (the default one when None)."""
     return (generator or default_generator).rng
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
-    data = _rng(generator).random(_size(size)).astype(_float_np(dtype))
-    return _finish(data, dtype, requires_grad, device)
+def _uniform(rng, shape, np_type):
+    """U[0, 1) in np_type, never rounding up to 1."""
+    if np_type == np.float16:
+        return (rng.integers(0, 2 ** 11, shape) * 2.0 ** -11).astype(np.float16)
+    return rng.random(shape, dtype=np_type)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
-    data = _rng(generator).standard_normal(_size(size)).astype(_float_np(dtype))
-    return _finish(data, dtype, requires_grad, device)
+def _random_floats(kind, rng, shape, d, op):
+    if not (d.is_floating_point or d.is_complex):
+        raise _unsupported(op, d)
+    real = d.to_real().np
+    work = real if real != np.float16 else np.float32
+    if kind == "uniform":
+        gen = lambda: _uniform(rng, shape, real)  # noqa: E731
+    else:
+        gen = lambda: rng.standard_normal(shape, dtype=work).astype(real)  # noqa: E731
+    if d.is_complex:
+        scale = 1.0 if kind == "uniform" else math.sqrt(0.5)  # complex normal: unit variance
+        return (gen() * scale + 1j * (gen() * scale)).astype(d.np)
+    return gen()
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False, out=None):
-    if size is None:        # randint(high, size)
-        low, high, size = 0, low, high
-    data = _rng(generator).integers(low, high, _size((size,))).astype(
-        (dtype or _dtype.int64).np)
-    return _finish(data, dtype, requires_grad, device)
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+         pin_memory=False, requires_grad=False, **kw):
+    """Uniform samples on [0, 1)."""
+    shape = _shape(size, "rand", kw.get("size"))
+    d = _float_dtype(dtype)
+    data = _random_floats("uniform", _rng(generator), shape, d, "check_uniform_bounds")
+    return _out(_finish(data, requires_grad, device), out)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+          pin_memory=False, requires_grad=False, **kw):
+    """Standard normal samples."""
+    shape = _shape(size, "randn", kw.get("size"))
+    d = _float_dtype(dtype)
+    data = _random_floats("normal", _rng(generator), shape, d, "normal_kernel_cpu")
+    return _out(_finish(data, requires_grad, device), out)
+
+
+def _randint_data(rng, low, high, shape, d):
+    low, high = builtins.int(low), builtins.int(high)
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    return rng.integers(low, high, shape, dtype=np.int64).astype(d.np)
+
+
+def randint(*args, generator=None, out=None, dtype=None, layout=None, device=None,
+            pin_memory=False, requires_grad=False, low=None, high=None, size=None):
+    """Integers on [low, high): `randint(high, size)` or `randint(low, high, size)`."""
+    pos = list(args)
+    if size is None:
+        if not pos:
+            raise TypeError('randint() missing required argument "size"')
+        size = pos.pop()
+    if high is None:
+        if not pos:
+            raise TypeError('randint() missing required argument "high"')
+        high = pos.pop()
+    if low is None:
+        low = pos.pop() if pos else 0
+    for v in (low, high):
+        if not isinstance(v, (builtins.int, np.integer, Tensor)):
+            raise TypeError(f"randint() received an invalid combination of arguments - got "
+                            f"{type(v).__name__} bounds, but expected int low and int high")
+    shape = _tuple_size(size, "randint", 2 if len(args) == 2 else 3)
+    d = dtype or _dtype.int64
+    data = _randint_data(_rng(generator), _number(low), _number(high), shape, d)
+    return _out(_finish(data, requires_grad, device), out)
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             pin_memory=False, requires_grad=False):
+    """A random permutation of 0..n-1."""
+    n = operator.index(n)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     data = _rng(generator).permutation(n).astype((dtype or _dtype.int64).np)
-    return _finish(data, dtype, requires_grad, device)
+    return _out(_finish(data, requires_grad, device), out)
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return rand(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def _check_like_float(input, dtype, op):
+    d = dtype or input.dtype
+    if not (d.is_floating_point or d.is_complex):
+        raise _unsupported(op, d)
+    return d
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return randn(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def rand_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
+              requires_grad=False, memory_format=None, generator=None):
+    d = _check_like_float(input, dtype, "check_uniform_bounds")
+    data = _random_floats("uniform", _rng(generator), input._data.shape, d, "")
+    return _finish(data, requires_grad, device)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False,
-                 memory_format=None):
+def randn_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
+               requires_grad=False, memory_format=None, generator=None):
+    d = _check_like_float(input, dtype, "normal_kernel_cpu")
+    data = _random_floats("normal", _rng(generator), input._data.shape, d, "")
+    return _finish(data, requires_grad, device)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,
+                 pin_memory=False, requires_grad=False, memory_format=None, generator=None):
     if high is None:
         low, high = 0, low
-    return randint(low, high, input._data.shape, dtype=dtype or input.dtype)
+    d = dtype or input.dtype
+    data = _randint_data(_rng(generator), _number(low), _number(high), input._data.shape, d)
+    return _finish(data, requires_grad, device)
+
+
+def _zero_rule(ns, g, meta):
+    return (g * 0,)
+
+
+def _zero_rule2(ns, g, meta):
+    return (g * 0, g * 0)
+
+
+def _node(name, two=False):
+    from .autograd.graph import node_class
+    return node_class(name, _zero_rule2 if two else _zero_rule)
+
+
+# NOTE: sampling is not reparameterised in torch: these nodes pass zero gradients
+NormalBackward1, NormalBackward2 = _node("NormalBackward1"), _node("NormalBackward2")
+NormalBackward3, BernoulliBackward0 = _node("NormalBackward3", True), _node("BernoulliBackward0")
+
+
+def _record(data, cls, inputs):
+    from .ops._core import record
+    if _state.grad_enabled and builtins.any(t._rg for t in inputs):
+        return record(data, cls, tuple(inputs), bcast=len(inputs) > 1)
+    return _make(data)
+
+
+def _check_std(std):
+    if isinstance(std, Tensor):
+        if (std._data < 0).any():
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+
+
+def _broadcast_shape(a, b):
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                               f"({y}) at non-singleton dimension {i}")
+    return tuple(max(x, y) if 0 not in (x, y) else 0 for x, y in zip(a, b))
+
+
+_NORMAL_SIGNATURES = (
+    " * (Tensor mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (Tensor mean, float std = 1, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (float mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (float mean, float std, tuple of ints size, *, torch.Generator generator = None, "
+    "Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device "
+    "device = None, bool pin_memory = False, bool requires_grad = False)\n")
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
-           device=None, requires_grad=False):
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    shape = _size((size,)) if size is not None else np.broadcast(np.asarray(m),
-                                                                 np.asarray(s)).shape
-    if dtype is None:
-        dtype = mean.dtype if isinstance(mean, Tensor) else std.dtype \
-            if isinstance(std, Tensor) else _dtype.get_default_dtype()
-    data = (m + s * _rng(generator).standard_normal(shape)).astype(dtype.np)
-    return _finish(data, dtype, requires_grad, device)
+           layout=None, device=None, pin_memory=False, requires_grad=False):
+    """Normal samples: normal(mean_tensor, std_tensor), normal(mean_tensor, std=1.),
+    normal(mean, std_tensor), normal(mean, std, size)."""
+    tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
+    rng = _rng(generator)
+    if not tm and not ts:
+        if size is None:
+            raise TypeError("normal() received an invalid combination of arguments - got "
+                            f"({type(mean).__name__}, {type(std).__name__}), but expected one "
+                            "of:\n" + _NORMAL_SIGNATURES)
+        _check_std(std)
+        shape = _tuple_size(size, "normal")
+        d = _float_dtype(dtype)
+        data = (_random_floats("normal", rng, shape, d, "normal_kernel_cpu") * std + mean)
+        return _out(_finish(data.astype(d.np), requires_grad, device), out)
+    d = mean.dtype if tm else std.dtype
+    if tm and ts:
+        d = _dtype.promote_types(mean.dtype, std.dtype)
+    if not (d.is_floating_point or d.is_complex):
+        raise _unsupported("normal_kernel_cpu", d)
+    _check_std(std)
+    m = mean._data if tm else mean
+    s = std._data if ts else std
+    shape = _broadcast_shape(np.shape(m), np.shape(s))
+    data = (m + s * _random_floats("normal", rng, shape, d, "normal_kernel_cpu")).astype(d.np)
+    if tm and ts:
+        r = _record(data, NormalBackward3, (mean, std))
+    elif tm:
+        r = _record(data, NormalBackward1, (mean,))
+    else:
+        r = _record(data, NormalBackward2, (std,))
+    return _out(r, out)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
-    probs = input._data if p is None else np.full(input._data.shape, p)
-    data = (_rng(generator).random(input._data.shape) < probs).astype(input._data.dtype)
+    """Samples 1 with probability `input` (or `p`), else 0, in input's dtype."""
+    d = input.dtype
+    if not (d.is_floating_point or d.is_complex):
+        raise _unsupported("bernoulli_tensor_cpu_p_" if p is None else "bernoulli_scalar_cpu_",
+                           d)
+    probs = input._data if p is None else p
+    if p is None and ((input._data < 0) | (input._data > 1) | np.isnan(input._data)).any():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could "
+                           "this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+    data = (_uniform(_rng(generator), input._data.shape, np.float64) < probs).astype(d.np)
+    if p is None:
+        return _out(_record(data, BernoulliBackward0, (input,)), out)
+    return _out(_make(data), out)
+
+
+def poisson(input, generator=None):
+    """Poisson samples with rates `input`."""
+    data = _rng(generator).poisson(input._data).astype(input._data.dtype)
     return _make(data)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
-    probs = input._data.astype(np.float64)
-    rng = _rng(generator)
-    rows = probs.reshape(-1, probs.shape[-1])
-    if not replacement and num_samples > rows.shape[1]:
+    """Category indices drawn in proportion to the (unnormalised) weights of each row."""
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
+                           f"{input.dtype._legacy}")
+    a = input._data
+    if a.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > a.shape[-1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    out_rows = []
-    for row in rows:
-        p = row / row.sum()
-        if replacement:
-            out_rows.append(rng.choice(len(p), num_samples, replace=True, p=p))
-        else:
-            # Gumbel top-k draws without replacement in proportion to the weights
-            keys = np.log(rng.random(len(p))) / np.where(p > 0, p, 1e-300)
-            out_rows.append(np.argsort(-keys)[:num_samples])
-    data = np.array(out_rows, dtype=np.int64).reshape(probs.shape[:-1] + (num_samples,))
-    return _make(data)
+    probs = a.astype(np.float64)
+    if not np.isfinite(probs).all() or (probs < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = probs.reshape(-1, probs.shape[-1])
+    if (rows.sum(axis=1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = _rng(generator)
+    u = rng.random((rows.shape[0], num_samples if replacement else rows.shape[1]))
+    if replacement:
+        cdf = np.cumsum(rows, axis=1)
+        cdf /= cdf[:, -1:]
+        idx = np.stack([np.searchsorted(c, r, side="right") for c, r in zip(cdf, u)])
+        idx = np.minimum(idx, rows.shape[1] - 1)
+    else:
+        # NOTE: Gumbel top-k: the k largest log(u)/p draw without replacement in proportion
+        # to the weights; zero weights come last, as in torch
+        with np.errstate(divide="ignore"):
+            keys = np.log(u) / np.where(rows > 0, rows, 0.0)
+        keys = np.where(rows > 0, keys, -np.inf)
+        idx = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    data = idx.astype(np.int64).reshape(a.shape[:-1] + (num_samples,))
+    return _out(_make(data), out)
 
 
-def _new_factory(fn):
-    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
-        return fn(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+# -- in-place random fills (nn.init uses these) -----------------------------------------
+def _inplace_random(name, node_name, sample):
+    """Tensor.<name>(...): fill self with samples; under autograd the node passes zero."""
+    cls = _node(node_name)
+
+    def method(self, *args, generator=None, **kwargs):
+        from .ops._core import inplace
+        data = sample(self, _rng(generator), *args, **kwargs)
+
+        def op(t):
+            return _record(data.astype(t._data.dtype), cls, (t,))
+        return inplace(self, op)
+    method.__name__ = name
+    setattr(Tensor, name, method)
+    return cls
+
+
+def _s_uniform(t, rng, a=0.0, b=1.0):
+    d = t.dtype
+    if not (d.is_floating_point or d.is_complex):
+        raise _unsupported("check_uniform_bounds", d)
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g}"
+                           f" > to={b:g}")
+    return a + (b - a) * _random_floats("uniform", rng, t._data.shape, d, "")
+
+
+def _s_normal(t, rng, mean=0.0, std=1.0):
+    _check_std(std)
+    return mean + std * _random_floats("normal", rng, t._data.shape, t.dtype,
+                                       "normal_kernel_cpu")
+
+
+def _s_bernoulli(t, rng, p=0.5):
+    probs = p._data if isinstance(p, Tensor) else p
+    return _uniform(rng, t._data.shape, np.float64) < probs
+
+
+def _s_exponential(t, rng, lambd=1.0):
+    return rng.exponential(1.0 / lambd, t._data.shape)
+
+
+def _s_cauchy(t, rng, median=0.0, sigma=1.0):
+    return median + sigma * rng.standard_cauchy(t._data.shape)
+
+
+def _s_log_normal(t, rng, mean=1.0, std=2.0):
+    return rng.lognormal(mean, std, t._data.shape)
+
+
+def _s_geometric(t, rng, p):
+    return rng.geometric(p, t._data.shape)
+
+
+def _s_random(t, rng, *args, **kw):
+    lo, hi = 0, None
+    if len(args) == 1:
+        hi = args[0]
+    elif len(args) == 2:
+        lo, hi = args
+    lo, hi = kw.get("from", lo), kw.get("to", hi)
+    if hi is None:      # [0, 2**mantissa] for floats, the dtype's range for ints
+        d = t._data.dtype
+        hi = (2 ** (np.finfo(d).nmant + 1) + 1) if d.kind == "f" else \
+            (2 if d.kind == "b" else builtins.int(np.iinfo(d).max) + 1)
+    return _randint_data(rng, lo, hi, t._data.shape, _dtype.int64)
+
+
+UniformBackward0 = _inplace_random("uniform_", "UniformBackward0", _s_uniform)
+NormalBackward0 = _inplace_random("normal_", "NormalBackward0", _s_normal)
+BernoulliBackward2 = _inplace_random("bernoulli_", "BernoulliBackward2", _s_bernoulli)
+ExponentialBackward0 = _inplace_random("exponential_", "ExponentialBackward0", _s_exponential)
+CauchyBackward0 = _inplace_random("cauchy_", "CauchyBackward0", _s_cauchy)
+LogNormalBackward0 = _inplace_random("log_normal_", "LogNormalBackward0", _s_log_normal)
+GeometricBackward0 = _inplace_random("geometric_", "GeometricBackward0", _s_geometric)
+RandomBackward0 = _inplace_random("random_", "RandomBackward0", _s_random)
+Tensor.bernoulli = lambda self, p=None, *, generator=None: bernoulli(self, p,
+                                                                      generator=generator)
+Tensor.multinomial = multinomial
+
+
+# -- Tensor.new_* ---------------------------------------------------------------------------
+def _new_dtype(self, dtype):
+    return dtype or self.dtype
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
+                pin_memory=False):
+    if isinstance(data, Tensor):
+        warnings.warn(_COPY_WARNING, UserWarning, stacklevel=2)
+    return tensor(data, dtype=_new_dtype(self, dtype), device=device,
+                  requires_grad=requires_grad)
+
+
+def _new_filled(fn, name):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False, **kw):
+        shape = _shape(size, name, kw.get("size"))
+        return _finish(fn(shape, _new_dtype(self, dtype).np), requires_grad, device)
+    method.__name__ = name
     return method
 
 
-Tensor.new_zeros = _new_factory(zeros)
-Tensor.new_ones = _new_factory(ones)
-Tensor.new_empty = _new_factory(empty)
-Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requires_grad=False: \
-    full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
-Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: \
-    tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+              layout=None, pin_memory=False):
+    shape = _tuple_size(size, "new_full")
+    v = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+    with np.errstate(invalid="ignore"):
+        data = np.full(shape, v).astype(_new_dtype(self, dtype).np)
+    return _finish(data, requires_grad, device)
+
+
+Tensor.new_tensor = _new_tensor
+Tensor.new_zeros = _new_filled(np.zeros, "new_zeros")
+Tensor.new_ones = _new_filled(np.ones, "new_ones")
+Tensor.new_empty = _new_filled(np.empty, "new_empty")
+Tensor.new_full = _new_full

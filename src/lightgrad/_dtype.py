@@ -65,7 +65,9 @@ def from_numpy_dtype(np_dtype):
     try:
         return _FROM_NP[np_dtype]
     except KeyError:
-        raise TypeError(f"can't convert np.ndarray of type {np_dtype}. The only supported types "
+        t = np.dtype(np_dtype).type
+        raise TypeError(f"can't convert np.ndarray of type {t.__module__}.{t.__name__}. The only "
+                        "supported types "
                         "are: float64, float32, float16, complex64, complex128, int64, int32, "
                         "int16, int8, uint8, and bool.") from None
 

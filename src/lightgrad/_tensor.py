@@ -46,6 +46,9 @@ class Size(tuple):
     def __add__(self, other):
         return Size(tuple(self) + tuple(other))
 
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
 
 class Tensor:
     # Hot fields are slots; rarely used state (hooks, retains_grad, inference) lives in _x.
@@ -62,6 +65,7 @@ class Tensor:
         self = object.__new__(cls)
         if cls is Tensor or not kwargs.get("_skip_init"):
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            shape = shape if args else (0,)     # torch.Tensor() is an empty 1-d tensor
             _init(self, np.zeros(tuple(shape), _dtype.get_default_dtype().np))
         return self
 
@@ -106,7 +110,7 @@ class Tensor:
 
     @property
     def grad(self):
-        if self.grad_fn is not None and self._rg and not self.retains_grad:
+        if self._grad is None and self.grad_fn is not None and not self.retains_grad:
             warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
         return self._grad
 
@@ -308,6 +312,10 @@ class Tensor:
     def get_device(self):
         return -1
 
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        from ._backend import array_module, device as _device
+        array_module(_device("cuda"))       # raises: lightgrad has no CUDA backend
+
     # -- conversions to Python and NumPy --------------------------------------------------
     def numpy(self, *, force=False):
         if self._rg and not force:
@@ -316,6 +324,8 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if self._rg:
+            self.numpy()    # raises torch's error: NumPy can't see a tensor that needs grad
         return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def item(self):
@@ -343,7 +353,8 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            many = "more than one value" if self._data.size else "no values"
+            raise RuntimeError(f"Boolean value of Tensor with {many} is ambiguous")
         return bool(self._data.item())
 
     def __index__(self):
@@ -367,7 +378,7 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None):
         from ._printing import tensor_repr
-        return tensor_repr(self)
+        return tensor_repr(self, tensor_contents)
 
     __str__ = __repr__
 

@@ -3,14 +3,44 @@ import warnings
 
 import numpy as np
 
-from . import graph
+from . import grad_mode, graph
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import execute
-from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
+from .function import Function, NestedIOFunction
+from .grad_mode import (
+    enable_grad,
+    enforce_grad_layout_policy,
+    inference_mode,
+    no_grad,
+    set_grad_enabled,
+    set_multithreading_enabled,
+)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "detect_anomaly", "set_detect_anomaly", "Variable", "Function", "gradcheck",
-           "gradgradcheck", "graph"]
+__all__ = [
+    "Function",
+    "NestedIOFunction",
+    "Variable",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "enforce_grad_layout_policy",
+    "grad",
+    "grad_mode",
+    "gradcheck",
+    "gradgradcheck",
+    "graph",
+    "inference_mode",
+    "no_grad",
+    "set_detect_anomaly",
+    "set_grad_enabled",
+    "set_multithreading_enabled",
+]
+
+# `autograd.gradcheck` is the function (as in torch); the module stays importable as
+# `autograd.gradcheck` through sys.modules, and these let `gradcheck.GradcheckError` work too
+gradcheck.gradcheck, gradcheck.gradgradcheck = gradcheck, gradgradcheck
+gradcheck.GradcheckError = GradcheckError
 
 _CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the "
@@ -91,12 +121,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if inputs is None:
         execute(roots, grads, retain_graph, create_graph)
         return
-    targets = [t._edge() for t in inputs]
-    captured = execute(roots, grads, retain_graph, create_graph, targets, accumulate=True)
-    from .engine import accumulate_into
-    for t, e in zip(inputs, targets):
-        if t.grad_fn is not None and e in captured:   # listed non-leaves get .grad too
-            accumulate_into(t, captured[e], create_graph)
+    for t in inputs:
+        if t.grad_fn is not None:     # listed non-leaves get .grad, as torch: they retain it
+            t.retain_grad()
+    execute(roots, grads, retain_graph, create_graph, [t._edge() for t in inputs],
+            accumulate=True)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -40,9 +40,15 @@ def accumulate_into(t, g, as_tensors):
             g = g.to(t.dtype)
         old = t._grad
         if old is None:
-            t._grad = g if g.requires_grad else g.detach().clone()
+            if g.requires_grad:
+                # as torch: the first grad is a copy into fresh zeros (grad_fn CopyBackwards)
+                with grad_mode.enable_grad():
+                    t._grad = wrap(np.zeros_like(t._data)).copy_(g)
+            else:
+                t._grad = g.detach().clone()
         elif old.requires_grad or g.requires_grad:
-            t._grad = old + g
+            with grad_mode.enable_grad():
+                t._grad = old + g
         else:
             old._data += g._data
         return

@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
 
 class GradcheckError(RuntimeError):
@@ -24,22 +24,25 @@ def _outputs(func, inputs):
     return tuple(o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor))
 
 
+def _flat_outputs(func, inputs):
+    return [o._data.astype(np.complex128 if o._data.dtype.kind == "c" else np.float64)
+            .reshape(-1) for o in _outputs(func, inputs)]
+
+
 def _numerical_jacobian(func, inputs, i, eps):
     """d(outputs)/d(inputs[i]) by central differences, one column per input element."""
     x = inputs[i]
-    flat = x._data.reshape(-1)  # a view when x is contiguous; else we write a copy back
+    data = x._data              # perturbed in place, element by element (any memory layout)
     cols = []
-    if True:  # grad mode stays on: gradgradcheck's func calls autograd.grad inside
-        for k in range(flat.size):
-            orig = flat[k].item()
-            flat[k] = orig + eps
-            plus = [o._data.astype(np.complex128 if o._data.dtype.kind == "c" else np.float64)
-                    .reshape(-1).copy() for o in _outputs(func, inputs)]
-            flat[k] = orig - eps
-            minus = [o._data.astype(np.complex128 if o._data.dtype.kind == "c" else np.float64)
-                     .reshape(-1).copy() for o in _outputs(func, inputs)]
-            flat[k] = orig
-            cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
+    # grad mode stays on: gradgradcheck's func calls autograd.grad inside
+    for idx in np.ndindex(data.shape):
+        orig = data[idx].item()
+        data[idx] = orig + eps
+        plus = _flat_outputs(func, inputs)
+        data[idx] = orig - eps
+        minus = _flat_outputs(func, inputs)
+        data[idx] = orig
+        cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
     n_out = len(cols[0]) if cols else len(_outputs(func, inputs))
     return [np.stack([c[j] for c in cols], axis=0) if cols else
             np.zeros((0, _outputs(func, inputs)[j]._data.size)) for j in range(n_out)]
@@ -48,8 +51,8 @@ def _numerical_jacobian(func, inputs, i, eps):
 def _analytical_jacobian(outputs, inputs, diff_idx):
     """Rows by backward passes with one-hot output gradients: J[i][j] of shape
     (numel(input i), numel(output j))."""
-    from . import grad as _grad
     from .._tensor import _make
+    from . import grad as _grad
     jac = {(i, j): np.zeros((inputs[i]._data.size, o._data.size))
            for i in diff_idx for j, o in enumerate(outputs)}
     for j, o in enumerate(outputs):
@@ -105,8 +108,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-06, atol=1e-05, rto
                   check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
                   masked=False):
     """gradcheck of the gradient: checks second derivatives through create_graph."""
-    from . import grad as _grad
     from .._creation import rand
+    from . import grad as _grad
     Tensor = _tensor_cls()
     inputs = _as_tuple(inputs)
     if grad_outputs is None:

@@ -6,7 +6,8 @@ A node class is made per op name (`MulBackward0`, ...) by `node_class`. An insta
 - _meta: small non-tensor facts (shapes, dims) that the rule needs and that are never freed.
 """
 import itertools
-import weakref
+import os
+import traceback
 
 __all__ = ["Node", "saved_tensors_hooks"]
 
@@ -22,18 +23,29 @@ _wrap = None        # set by _tensor: (array, grad_fn, out_nr) -> Tensor tied to
 anomaly = [False, True]  # [enabled, check_nan]; read on the hot path, so a plain list
 
 
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def forward_trace():
+    """The current stack without lightgrad's own innermost frames (anomaly mode records it
+    for every node, to show where a failing node was created)."""
+    stack = traceback.extract_stack()
+    while stack and stack[-1].filename.startswith(_PKG_DIR):
+        stack.pop()
+    return stack
+
+
 class RemovableHandle:
     """Returned by register_hook; `remove()` takes the hook out again."""
     _ids = itertools.count()
 
     def __init__(self, hooks_dict):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        # a plain dict cannot be weakly referenced; the dict never points back at the handle
+        self.hooks_dict = hooks_dict
         self.id = next(RemovableHandle._ids)
 
     def remove(self):
-        d = self.hooks_dict_ref()
-        if d is not None:
-            d.pop(self.id, None)
+        self.hooks_dict.pop(self.id, None)
 
     def __enter__(self):
         return self
@@ -43,7 +55,7 @@ class RemovableHandle:
 
 
 class _Hooks:
-    __slots__ = ("pre", "post", "tensor_pre", "retain")
+    __slots__ = ("post", "pre", "retain", "tensor_pre")
 
     def __init__(self):
         self.pre, self.post = {}, {}
@@ -54,7 +66,7 @@ class _Hooks:
 class SavedOutput:
     """An op's own output, saved without keeping the output Tensor (which would form the
     cycle output -> node -> output); rebuilt as a Tensor tied to the node when needed."""
-    __slots__ = ("data", "vc", "version", "nr")
+    __slots__ = ("data", "nr", "vc", "version")
 
     def __init__(self, tensor):
         self.data, self.vc, self.version, self.nr = tensor._data, tensor._vc, tensor._vc[0], \
@@ -83,8 +95,17 @@ def op_name(node):
 
 class Node:
     """Base of every backward node. `isinstance(t.grad_fn, autograd.graph.Node)` holds."""
-    __slots__ = ("next_functions", "_saved", "_meta", "_in", "_seq", "_hooks", "_metadata",
-                 "_trace", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_hooks",
+        "_in",
+        "_meta",
+        "_metadata",
+        "_saved",
+        "_seq",
+        "_trace",
+        "next_functions",
+    )
     _nout = 1            # number of forward outputs this node differentiates
     _saved_names = ()    # names of _saved entries, shown as _saved_<name>
     _meta_names = ()     # names of _meta entries, shown as _saved_<name>
@@ -181,7 +202,13 @@ class Node:
                     return v[0]
                 if v is None:
                     return v
-                return _wrap(v, None, 0) if hasattr(v, "shape") else v
+                if hasattr(v, "shape"):
+                    return _wrap(v, None, 0)
+                if isinstance(v, (bool, int, float, complex)):
+                    # torch saves a wrapped Python scalar as a 0-d tensor (int64, float64)
+                    import numpy as np
+                    return _wrap(np.asarray(v), None, 0)
+                return v
             if key in cls._meta_names:
                 m = object.__getattribute__(self, "_meta")
                 return m if len(cls._meta_names) == 1 else m[cls._meta_names.index(key)]

@@ -17,7 +17,6 @@ they can, so extra leading batch dimensions keep working (vectorized Jacobians l
 has an entry in the op table.
 """
 import itertools
-import traceback
 
 import numpy as np
 
@@ -25,7 +24,8 @@ from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd import engine
 from ..autograd.grad_mode import state as _state
-from ..autograd.graph import Node, SavedOutput, _seq, anomaly, node_class  # noqa: F401
+from ..autograd.graph import (Node, SavedOutput, _seq, anomaly, forward_trace,  # noqa: F401
+                              node_class)
 
 _ndarray = np.ndarray
 _next = _seq.__next__
@@ -98,7 +98,7 @@ def new_node(cls, inputs, saved=(), meta=None, bcast=False):
     node._seq = _next()
     node._hooks = None
     if anomaly[0]:
-        node._trace = traceback.extract_stack()[:-3]
+        node._trace = forward_trace()
     return node
 
 
@@ -221,6 +221,7 @@ _NOGRAD_VIEW = (
     "be tracked).")
 
 inplace_on_view = None  # set by ops.indexing: CopySlices for in-place ops on views
+track_view = refresh_views = None  # set by ops.indexing: views of a base whose history changes
 
 
 def check_inplace(self):
@@ -238,10 +239,10 @@ def check_inplace(self):
     if _state.grad_enabled:
         base = self._base
         if base is not None:
+            if x and x.get("nograd_view"):     # torch checks this before the leaf rule
+                raise RuntimeError(_NOGRAD_VIEW)
             if base._rg and base.grad_fn is None:
                 raise RuntimeError(_VIEW_OF_LEAF_INPLACE)
-            if x and x.get("nograd_view"):
-                raise RuntimeError(_NOGRAD_VIEW)
         elif self._rg and self.grad_fn is None:
             raise RuntimeError(_LEAF_INPLACE)
 
@@ -249,6 +250,10 @@ def check_inplace(self):
 def write_into(self, data):
     """Copy data into self's array in place (torch refuses e.g. float results into ints)."""
     dst = self._data
+    if not dst.flags.writeable:     # NumPy marks broadcast (expanded) views read-only
+        raise RuntimeError("unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location. Please clone() the "
+                           "tensor before performing the operation.")
     if data.dtype != dst.dtype and not np.can_cast(data.dtype, dst.dtype, "same_kind") \
             and data.dtype.kind != dst.dtype.kind:
         raise RuntimeError(f"result type {_dtype.from_numpy_dtype(data.dtype)._legacy} can't be "
@@ -278,6 +283,8 @@ def inplace(self, op, *args, **kwargs):
     r = op(old, *args, **kwargs)
     write_into(self, r._data)
     rebase(self, r.grad_fn, r._out_nr)
+    if self._x and self._x.get("views"):
+        refresh_views(self)     # views of self now see the new history (AsStridedBackward0)
     return self
 
 
@@ -316,14 +323,16 @@ def as_tensor_arg(x, like):
 def view_of(input, data, cls=None, meta=None, saved=()):
     """An output that shares input's memory and version counter (a view), with node `cls`
     attached when recording."""
+    base = input._base if input._base is not None else input
     if _state.grad_enabled and input._rg and cls is not None:
         out = record(data, cls, (input,), saved, meta)
+        track_view(base, out)   # so an in-place op on the base can rebuild its history
     else:
         out = _make(data)
         if input._rg and not _state.grad_enabled:
             out._extra()["nograd_view"] = True
     out._vc = input._vc
-    out._base = input._base if input._base is not None else input
+    out._base = base
     return out
 
 

@@ -50,27 +50,33 @@ def contiguous(self, memory_format=None):
 
 
 def _parse_to(args, kwargs):
+    """(dtype, device, copy) from the three forms of Tensor.to: (dtype, non_blocking, copy),
+    (device, dtype, non_blocking, copy) and (other, non_blocking, copy)."""
     dt = kwargs.get("dtype")
     dev = kwargs.get("device")
     copy = kwargs.get("copy", False)
+    flags = []
     for a in args:
         if isinstance(a, _dtype.dtype):
             dt = a
         elif isinstance(a, Tensor):
             dt = a.dtype
+        elif isinstance(a, bool):
+            flags.append(a)          # non_blocking, then copy
         elif a is not None:
             dev = a
+    if len(flags) > 1:
+        copy = flags[1]
     return dt, dev, copy
 
 
 def to(self, *args, **kwargs):
-    """x.to(dtype), x.to(device), x.to(device, dtype), x.to(other)."""
+    """x.to(dtype), x.to(device), x.to(device, dtype), x.to(other); returns x itself when
+    nothing changes and copy is False."""
     dt, dev, copy = _parse_to(args, kwargs)
     if dev is not None:
         check_device(dev)
-    if dt is None:
-        return clone(self) if copy else self
-    return to_dtype(self, dt.np, copy)
+    return to_dtype(self, (dt or self.dtype).np, copy)
 
 
 def type_(self, dtype=None, non_blocking=False, **kwargs):

@@ -2,8 +2,8 @@
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.graph import node_class as _node_class
 from ..autograd.grad_mode import state as _state
+from ..autograd.graph import node_class as _node_class
 from ._core import check_inplace, declare, inplace, node_class, record, to_tensor
 
 ZeroBackward0 = node_class("ZeroBackward0", lambda ns, g, m: (g * 0,))
@@ -42,14 +42,25 @@ def _zeros(self):
     return _make(data)
 
 
+def _copy_shape_error(dst, src):
+    """torch's message when src cannot be broadcast into dst's shape."""
+    n = max(len(dst), len(src))
+    for i in range(1, n + 1):
+        a = dst[-i] if i <= len(dst) else 1
+        b = src[-i] if i <= len(src) else 1
+        if a != b and a != 1 and b != 1:
+            return RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b "
+                                f"({b}) at non-singleton dimension {n - i}")
+    return RuntimeError(f"output with shape {list(dst)} doesn't match the broadcast shape "
+                        f"{list(np.broadcast_shapes(dst, src))}")
+
+
 def _copied(self, src):
     src = to_tensor(src)
     try:
         data = np.broadcast_to(src._data, self._data.shape).astype(self._data.dtype)
     except ValueError:
-        raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
-                           f"broadcast shape {list(np.broadcast_shapes(self._data.shape, src._data.shape))}") \
-            from None
+        raise _copy_shape_error(self._data.shape, src._data.shape) from None
     if _state.grad_enabled and (self._rg or src._rg):
         return record(data, CopyBackwards, (self, src), bcast=True)
     return _make(data)
