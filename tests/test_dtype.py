@@ -48,6 +48,7 @@ def _make(mod, name, kind):
     return mod.ones((2,) if kind == "dim" else (), dtype=getattr(mod, name))
 
 
+@pytest.mark.filterwarnings("ignore:ComplexHalf")
 @pytest.mark.parametrize("default", ["float32", "float64"])
 @pytest.mark.parametrize("a", NAMES)
 def test_add_promotion_all_tiers(torch, default, a):

@@ -21,7 +21,7 @@ from .ops.indexing import *  # noqa: F401,F403
 from . import linalg, return_types
 from ._creation import *  # noqa: F401,F403
 from . import autograd
-from .autograd.function import *  # noqa: F401,F403
+from .autograd import function as _function  # noqa: F401
 from .autograd import (enable_grad, inference_mode, no_grad, set_grad_enabled)
 from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled

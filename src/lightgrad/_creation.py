@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _dtype
 from ._backend import check_device
-from ._tensor import Size, Tensor, _make
+from ._tensor import Tensor, _make
 from .autograd.grad_mode import state as _state
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
@@ -23,7 +23,8 @@ __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "ful
            "logspace", "rand", "randn", "randint", "randperm", "normal", "bernoulli",
            "multinomial", "poisson", "rand_like", "randn_like", "randint_like", "manual_seed",
            "seed", "initial_seed", "Generator", "default_generator", "get_rng_state",
-           "set_rng_state", "scalar_tensor"]
+           "set_rng_state", "scalar_tensor", "is_tensor", "is_floating_point", "is_complex",
+           "numel", "result_type", "can_cast"]
 
 _COPY_WARNING = ("To copy construct from a tensor, it is recommended to use "
                  "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
@@ -62,6 +63,33 @@ def _np(dtype):
 
 def _unsupported(op, dtype):
     return NotImplementedError(f'"{op}" not implemented for \'{dtype._legacy}\'')
+
+
+# -- predicates --------------------------------------------------------------------------
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def is_complex(input):
+    return input.is_complex()
+
+
+def numel(input):
+    return input.numel()
+
+
+def result_type(tensor, other):
+    """torch.result_type: the dtype an arithmetic op on `tensor` and `other` returns."""
+    return _dtype.result_type(tensor, other)
+
+
+def can_cast(from_, to):
+    """torch.can_cast: whether casting from_ to `to` keeps the category (no float -> int)."""
+    return _dtype.can_cast(from_, to)
 
 
 # -- tensor() from Python data --------------------------------------------------------------

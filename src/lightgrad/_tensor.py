@@ -177,6 +177,14 @@ class Tensor:
         return handle
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into each leaf's .grad (see autograd.backward)."""
+        data = self._data
+        if (gradient is None and not create_graph and inputs is None and self._rg
+                and data.size == 1 and data.dtype.kind == "f"):
+            # the common `loss.backward()`: skip the general argument handling
+            engine.execute([self._edge()], [np.ones(data.shape, data.dtype)],
+                           bool(retain_graph), False)
+            return
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 

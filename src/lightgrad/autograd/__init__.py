@@ -17,25 +17,10 @@ from .grad_mode import (
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-__all__ = [
-    "Function",
-    "NestedIOFunction",
-    "Variable",
-    "backward",
-    "detect_anomaly",
-    "enable_grad",
-    "enforce_grad_layout_policy",
-    "grad",
-    "grad_mode",
-    "gradcheck",
-    "gradgradcheck",
-    "graph",
-    "inference_mode",
-    "no_grad",
-    "set_detect_anomaly",
-    "set_grad_enabled",
-    "set_multithreading_enabled",
-]
+__all__ = ["Variable", "Function", "backward", "grad_mode", "NestedIOFunction",
+           "detect_anomaly", "enable_grad", "grad", "gradcheck", "gradgradcheck",
+           "inference_mode", "no_grad", "set_detect_anomaly", "set_grad_enabled",
+           "set_multithreading_enabled", "enforce_grad_layout_policy", "graph"]
 
 # `autograd.gradcheck` is the function (as in torch); the module stays importable as
 # `autograd.gradcheck` through sys.modules, and these let `gradcheck.GradcheckError` work too

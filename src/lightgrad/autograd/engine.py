@@ -89,7 +89,8 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
     `targets`; when targets are given only the nodes leading to them run."""
     # 1. count dependencies over everything reachable from the roots
     deps = {}
-    root_nodes = list(dict.fromkeys(n for n, _ in roots if n is not None))
+    root_nodes = [roots[0][0]] if len(roots) == 1 else \
+        list(dict.fromkeys(n for n, _ in roots if n is not None))
     stack = list(root_nodes)
     seen = set(stack)
     while stack:
@@ -114,34 +115,74 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
             _add_pending(pending, node, nr, g)
     heap = [(-n._seq, n) for n in root_nodes if n not in deps]
     heapq.heapify(heap)
+    heappop, heappush = heapq.heappop, heapq.heappush
     ns = NS[create_graph]
     captured = {}
     anomaly_on = anomaly[0]
+    # the common case (no targets, hooks or anomaly mode) runs inline below; everything
+    # else goes through _run_node, which handles every feature
+    plain = targets is None and not anomaly_on and accumulate
     prev_mode = grad_mode.state.grad_enabled
     grad_mode.state.grad_enabled = create_graph
     try:
         while heap:
-            node = heapq.heappop(heap)[1]
+            node = heappop(heap)[1]
             g = pending.pop(node, None)
             out = None
-            if g is not None:
+            if g is None:
+                pass
+            elif not plain or node._hooks is not None or node._nout != 1:
                 if anomaly_on:
                     out = _run_node_with_anomaly(node, g, ns, create_graph, retain_graph,
                                                  target_set, captured, accumulate, runs)
                 else:
                     out = _run_node(node, g, ns, create_graph, retain_graph, target_set,
                                     captured, accumulate, runs)
-            for i, (child, nr) in enumerate(node.next_functions):
+            elif type(node) is AccumulateGrad:
+                var = node.variable
+                old = var._grad
+                if var._x is not None or create_graph or old is None or old._rg:
+                    _run_node(node, g, ns, create_graph, retain_graph, target_set, captured,
+                              accumulate, runs)
+                else:
+                    old._data += g          # the steady state of a training loop
+                continue
+            elif node._rule is None:
+                out = _run_node(node, g, ns, create_graph, retain_graph, target_set,
+                                captured, accumulate, runs)
+            else:
+                saved = node._saved
+                out = node._rule(ns, g, node._meta, *node._unpack(create_graph)) if saved \
+                    else node._rule(ns, g, node._meta) if saved is not None \
+                    else node._unpack(create_graph)   # freed: raises the backward-twice error
+                ins = node._in
+                if ins is not None:          # un-broadcast and cast back, once for every op
+                    fix = ns.fix
+                    out = [gi if gi is None or m is None else fix(gi, m[0], m[1])
+                           for gi, m in zip(out, ins)]
+                if saved and not retain_graph:
+                    node._saved = None
+            if out is None:
+                for child, _ in node.next_functions:
+                    if child is not None:
+                        c = deps[child] - 1
+                        deps[child] = c
+                        if c == 0:
+                            heappush(heap, (-child._seq, child))
+                continue
+            for (child, nr), gi in zip(node.next_functions, out):
                 if child is None:
                     continue
-                if out is not None:
-                    gi = out[i]
-                    if gi is not None and (needed is None or child in needed):
+                if gi is not None and (needed is None or child in needed):
+                    if child._nout == 1:
+                        old = pending.get(child)
+                        pending[child] = gi if old is None else old + gi
+                    else:
                         _add_pending(pending, child, nr, gi)
                 c = deps[child] - 1
                 deps[child] = c
                 if c == 0:
-                    heapq.heappush(heap, (-child._seq, child))
+                    heappush(heap, (-child._seq, child))
     finally:
         grad_mode.state.grad_enabled = prev_mode
     return captured

@@ -12,15 +12,8 @@ import numpy as np
 from . import grad_mode
 from .graph import BACKWARD_TWICE, Node, SavedOutput, _seq, anomaly, forward_trace, node_class
 
-__all__ = [
-    "BackwardCFunction",
-    "Function",
-    "FunctionCtx",
-    "FunctionMeta",
-    "InplaceFunction",
-    "NestedIOFunction",
-    "once_differentiable",
-]
+__all__ = ["FunctionCtx", "BackwardCFunction", "FunctionMeta", "Function", "once_differentiable",
+           "InplaceFunction", "NestedIOFunction"]
 
 _state = grad_mode.state
 

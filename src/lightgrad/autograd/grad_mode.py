@@ -3,14 +3,8 @@ import functools
 import inspect
 import threading
 
-__all__ = [
-    "enable_grad",
-    "enforce_grad_layout_policy",
-    "inference_mode",
-    "no_grad",
-    "set_grad_enabled",
-    "set_multithreading_enabled",
-]
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "set_multithreading_enabled", "enforce_grad_layout_policy"]
 
 
 class _State(threading.local):

@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 class GradcheckError(RuntimeError):

@@ -74,8 +74,8 @@ class SavedOutput:
 
 
 def _type_str(t):
-    d = t.dtype
-    return f"torch.{d._legacy}Tensor" if not d.is_complex else f"torch.{d._legacy}Tensor"
+    """torch's legacy type name in the version error: torch.FloatTensor, torch.DoubleTensor."""
+    return f"torch.{t.dtype._legacy}Tensor"
 
 
 def version_error(t_dtype_str, shape, clause, found, expected):

@@ -29,6 +29,7 @@ from ..autograd.graph import (Node, SavedOutput, _seq, anomaly, forward_trace,  
 
 _ndarray = np.ndarray
 _next = _seq.__next__
+_new = object.__new__
 OPS = {}          # public op name -> tuple of node class names it can produce
 RESULT = object()  # marker in `saved`: save the op's own output
 
@@ -77,24 +78,34 @@ def _save(v):
     return v
 
 
-def new_node(cls, inputs, saved=(), meta=None, bcast=False):
-    """A node of class `cls` with one edge per input (None for inputs without grad)."""
-    node = cls.__new__(cls)
+_NO_EDGE = (None, 0)
+
+
+def _edges(inputs):
+    """One (node, input_nr) edge per input; (None, 0) for inputs that need no gradient."""
     edges = []
     for t in inputs:
-        if type(t) is Tensor and t._rg or isinstance(t, Tensor) and t._rg:
+        if isinstance(t, Tensor) and t._rg:
             gf = t.grad_fn
-            edges.append((gf, t._out_nr) if gf is not None else (t._get_acc(), 0))
+            if gf is not None:
+                edges.append((gf, t._out_nr))
+            else:
+                acc = t._acc
+                acc = acc() if acc is not None else None
+                edges.append((acc if acc is not None else t._get_acc(), 0))
         else:
-            edges.append((None, 0))
-    node.next_functions = tuple(edges)
+            edges.append(_NO_EDGE)
+    return tuple(edges)
+
+
+def new_node(cls, inputs, saved=(), meta=None, bcast=False):
+    """A node of class `cls` with one edge per input (None for inputs without grad)."""
+    node = _new(cls)
+    node.next_functions = _edges(inputs)
     node._saved = tuple([_save(v) for v in saved]) if saved else ()
     node._meta = meta
-    if bcast:
-        node._in = tuple([(t._data.shape, t._data.dtype) if isinstance(t, Tensor) and t._rg
-                          else None for t in inputs])
-    else:
-        node._in = None
+    node._in = tuple([(t._data.shape, t._data.dtype) if isinstance(t, Tensor) and t._rg
+                      else None for t in inputs]) if bcast else None
     node._seq = _next()
     node._hooks = None
     if anomaly[0]:
@@ -103,11 +114,40 @@ def new_node(cls, inputs, saved=(), meta=None, bcast=False):
 
 
 def record(data, cls, inputs, saved=(), meta=None, bcast=False):
-    """The op's output Tensor with a new node attached. Call only when recording."""
-    node = new_node(cls, inputs, () if RESULT in saved else saved, meta, bcast)
-    out = _make(data, node)
-    if RESULT in saved:
-        node._saved = tuple([SavedOutput(out) if v is RESULT else _save(v) for v in saved])
+    """The op's output Tensor with a new node attached. Call only when recording.
+    (This is the hot path of every recorded op, so it is written out flat.)"""
+    node = _new(cls)
+    node.next_functions = _edges(inputs)
+    node._meta = meta
+    node._in = tuple([(t._data.shape, t._data.dtype) if isinstance(t, Tensor) and t._rg
+                      else None for t in inputs]) if bcast else None
+    node._seq = _next()
+    node._hooks = None
+    if anomaly[0]:
+        node._trace = forward_trace()
+    if type(data) is not _ndarray:
+        data = np.asarray(data)
+    out = _new(Tensor)
+    out._data = data
+    out._rg = True
+    out.grad_fn = node
+    out._vc = [0]
+    out._grad = out._base = out._acc = out._x = None
+    out._out_nr = 0
+    if _state.inference:
+        out._x = {"inference": True}
+    if saved:
+        sv = []
+        for v in saved:
+            if v is RESULT:
+                sv.append(SavedOutput(out))
+            elif isinstance(v, Tensor):
+                sv.append(_save(v))
+            else:
+                sv.append(v)
+        node._saved = tuple(sv)
+    else:
+        node._saved = ()
     return out
 
 
@@ -356,6 +396,17 @@ def _np_fix(g, shape, dtype):
     return g
 
 
+def _np_expand(g, shape):
+    """g broadcast to `shape` as a fresh array (np.broadcast_to costs ~3 us in Python)."""
+    if not hasattr(g, "dtype"):
+        g = np.asarray(g)
+    if g.shape == shape:
+        return g
+    out = np.empty(shape, g.dtype)
+    out[...] = g
+    return out
+
+
 def _np_embed(g, shape, key):
     """Zeros of `shape` with g written at the basic-index `key` (select/slice backward)."""
     z = np.zeros(shape, dtype=np.result_type(g))
@@ -367,7 +418,7 @@ NP.sum_to = _np_sum_to
 NP.fix = _np_fix
 NP.embed = _np_embed
 NP.reshape = np.reshape
-NP.broadcast_to = np.broadcast_to
+NP.broadcast_to = _np_expand
 NP.sum = lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims)
 NP.swapaxes = np.swapaxes
 NP.transpose = np.transpose

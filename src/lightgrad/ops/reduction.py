@@ -236,14 +236,14 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     sdt = _sum_dtype(x, dtype)
     bc = sdt is not None and x.dtype != sdt
     if dim is None:
-        data = np.sum(x, dtype=sdt)
+        data = x.sum(dtype=sdt)  # the method: np.sum adds ~1 us of Python dispatch
         if _state.grad_enabled and input._rg:
             r = record(data, SumBackward0, (input,), meta=x.shape, bcast=bc)
         else:
             r = _make(data)
     else:
         dims = _dims(dim, x.ndim)
-        data = np.sum(x, axis=dims, keepdims=keepdim, dtype=sdt)
+        data = x.sum(axis=dims, keepdims=keepdim, dtype=sdt)
         if _state.grad_enabled and input._rg:
             r = record(data, SumBackward1, (input,), meta=(x.shape, dims, keepdim), bcast=bc)
         else:
