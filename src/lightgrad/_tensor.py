@@ -202,13 +202,10 @@ class Tensor:
         return self._x
 
     def _get_acc(self):
-        """The leaf's AccumulateGrad, shared by every use of the leaf while a graph holds it."""
+        """The leaf's AccumulateGrad, shared by every use of the leaf."""
         acc = self._acc
-        if acc is not None:
-            acc = acc()
         if acc is None:
-            acc = graph.AccumulateGrad(self)
-            self._acc = weakref.ref(acc)
+            acc = self._acc = graph.AccumulateGrad(self)
         return acc
 
     def _edge(self):

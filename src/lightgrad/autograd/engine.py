@@ -139,7 +139,9 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
                     out = _run_node(node, g, ns, create_graph, retain_graph, target_set,
                                     captured, accumulate, runs)
             elif type(node) is AccumulateGrad:
-                var = node.variable
+                var = node._var()
+                if var is None:
+                    continue
                 old = var._grad
                 if var._x is not None or create_graph or old is None or old._rg:
                     _run_node(node, g, ns, create_graph, retain_graph, target_set, captured,
@@ -152,16 +154,27 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
                                 captured, accumulate, runs)
             else:
                 saved = node._saved
-                out = node._rule(ns, g, node._meta, *node._unpack(create_graph)) if saved \
-                    else node._rule(ns, g, node._meta) if saved is not None \
-                    else node._unpack(create_graph)   # freed: raises the backward-twice error
+                if saved:
+                    out = node._rule(ns, g, node._meta, *node._unpack(create_graph))
+                    if not retain_graph:
+                        node._saved = None
+                elif saved is None:
+                    node._unpack(create_graph)   # freed: raises the backward-twice error
+                else:
+                    out = node._rule(ns, g, node._meta)
                 ins = node._in
                 if ins is not None:          # un-broadcast and cast back, once for every op
                     fix = ns.fix
-                    out = [gi if gi is None or m is None else fix(gi, m[0], m[1])
-                           for gi, m in zip(out, ins)]
-                if saved and not retain_graph:
-                    node._saved = None
+                    if create_graph:
+                        out = [gi if gi is None or m is None else fix(gi, m[0], m[1])
+                               for gi, m in zip(out, ins)]
+                    else:
+                        out = list(out)
+                        for i, m in enumerate(ins):
+                            gi = out[i]
+                            if m is not None and gi is not None and (
+                                    gi.shape != m[0] or gi.dtype != m[1]):
+                                out[i] = fix(gi, m[0], m[1])
             if out is None:
                 for child, _ in node.next_functions:
                     if child is not None:
@@ -224,6 +237,8 @@ def _prune(root_nodes, deps, target_nodes):
 def _run_node(node, g, ns, as_tensors, retain_graph, targets, captured, accumulate, runs):
     if type(node) is AccumulateGrad:
         var = node.variable
+        if var is None:                  # the leaf is gone: nobody can see its gradient
+            return None
         x = var._x
         if x is not None and x.get("hooks"):
             g = _call_tensor_hooks(x["hooks"], g, as_tensors)

@@ -6,6 +6,7 @@ A node class is made per op name (`MulBackward0`, ...) by `node_class`. An insta
 - _meta: small non-tensor facts (shapes, dims) that the rule needs and that are never freed.
 """
 import itertools
+import weakref
 import os
 import traceback
 
@@ -231,15 +232,24 @@ def node_class(name, rule, saved=(), meta=(), nout=1):
 
 
 class AccumulateGrad(Node):
-    """The node every leaf that requires grad ends in; it adds gradients into `.grad`."""
-    __slots__ = ("variable",)
+    """The node every leaf that requires grad ends in; it adds gradients into `.grad`.
+
+    The leaf holds its AccumulateGrad (one per leaf, created at first use) and the node holds
+    the leaf weakly, so there is no cycle, and a training loop does not build a new node for
+    every parameter at every step. A leaf that died can no longer be observed, so a gradient
+    that reaches a dead leaf is dropped."""
+    __slots__ = ("_var",)
     next_functions = ()
 
     def __init__(self, variable):
-        self.variable = variable
+        self._var = weakref.ref(variable)
         self._saved = ()
         self._seq = next(_seq)
         self._hooks = None
+
+    @property
+    def variable(self):
+        return self._var()
 
     def name(self):
         return "torch::autograd::AccumulateGrad"

@@ -91,7 +91,6 @@ def _edges(inputs):
                 edges.append((gf, t._out_nr))
             else:
                 acc = t._acc
-                acc = acc() if acc is not None else None
                 edges.append((acc if acc is not None else t._get_acc(), 0))
         else:
             edges.append(_NO_EDGE)
@@ -377,13 +376,28 @@ def view_of(input, data, cls=None, meta=None, saved=()):
 
 
 # -- the namespace basics every rule may use ----------------------------------------------
+_ONES = {}  # (length, dtype) -> read-only ones vector for _np_sum_to
+
+
 def _np_sum_to(g, shape):
     """Sum g down to `shape` (undo broadcasting)."""
-    if g.shape == shape:
+    gs = g.shape
+    if gs == shape:
         return g
+    if len(gs) == 2 and g.dtype.kind == "f" and shape in ((1, gs[1]), (gs[1],)):
+        # the bias pattern (batch, features) -> features: a ones-vector product is ~3x
+        # faster than NumPy's axis-0 reduction on small arrays
+        key = (gs[0], g.dtype)
+        ones = _ONES.get(key)
+        if ones is None:
+            if len(_ONES) > 64:
+                _ONES.clear()
+            ones = _ONES[key] = np.ones(gs[0], g.dtype)
+            ones.flags.writeable = False
+        return (ones @ g).reshape(shape)
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
-                                      if s == 1 and g.shape[i + lead] != 1)
+                                      if s == 1 and gs[i + lead] != 1)
     r = g.sum(axis=axes, keepdims=True) if axes else g
     return r.reshape(shape)
 
@@ -424,7 +438,7 @@ NP.swapaxes = np.swapaxes
 NP.transpose = np.transpose
 NP.matmul = np.matmul
 NP.where = np.where
-NP.mT = lambda x: np.swapaxes(x, -1, -2)
+NP.mT = lambda x: x.swapaxes(-1, -2)  # the method skips np.swapaxes' dispatch
 NP.getitem = lambda x, key: x[key]
 NP.zeros = lambda shape, like: np.zeros(shape, dtype=np.result_type(like))
 NP.shape = np.shape

@@ -716,6 +716,8 @@ ns_def("zeros_like", np.zeros_like, _t_zeros_like)
 def _pow0_rule(ns, g, exponent, self):
     if exponent == 0:
         return (g * 0,)
+    if exponent == 2:                   # the common square: one op fewer
+        return (g * (2 * self),)
     return (g * exponent * self ** (exponent - 1),)
 
 
@@ -1480,6 +1482,32 @@ def _method_inplace(fn):
     return method
 
 
+def _method_inplace_ufunc(fn, ufunc):
+    """add_/sub_/mul_/div_: under no_grad on float tensors (the optimizer's update) the
+    NumPy ufunc writes straight into the tensor; every other case takes inplace()."""
+    def method(self, other, *args, **kwargs):
+        x = self._data
+        if not _state.grad_enabled and not args and not kwargs and self._x is None \
+                and x.dtype.kind == "f" and x.flags.writeable:
+            if isinstance(other, Tensor):
+                y = other._data
+                ok = y.dtype == x.dtype
+            else:
+                y = other
+                ok = type(other) is float or type(other) is int
+            if ok:
+                try:
+                    ufunc(x, y, out=x)
+                except ValueError:   # not broadcastable into self: inplace() gives the error
+                    pass
+                else:
+                    self._vc[0] += 1
+                    return self
+        return inplace(self, fn, other, *args, **kwargs)
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
 _METHODS = """add sub mul div pow exp exp2 expm1 log log2 log10 log1p sqrt rsqrt relu clamp clip
 clamp_min clamp_max neg negative reciprocal square sin cos tan asin acos atan sinh cosh tanh
 asinh acosh atanh arcsin arccos arctan arcsinh arccosh arctanh sigmoid logit erf erfc erfinv
@@ -1493,6 +1521,9 @@ for _name in _METHODS:
     _fn = globals()[_name]
     setattr(Tensor, _name, _fn)
     setattr(Tensor, _name + "_", _method_inplace(_fn))
+for _name, _ufunc in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                      ("div", np.true_divide)]:
+    setattr(Tensor, _name + "_", _method_inplace_ufunc(globals()[_name], _ufunc))
 
 for _name in ["maximum", "minimum", "fmax", "fmin", "isnan", "isinf", "isfinite", "isposinf",
               "isneginf", "isreal", "signbit", "isclose", "allclose", "equal", "positive"]:

@@ -262,7 +262,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
                            "floating point or complex dtype. Got: "
                            f"{_dtype.from_numpy_dtype(x.dtype)._legacy}")
     if dim is None:
-        data = np.mean(x)
+        # NOTE: float16 means go through np.mean, which accumulates in float32 as torch does
+        data = x.sum() / x.size if x.dtype.itemsize >= 4 and x.size else np.mean(x)
         if _state.grad_enabled and input._rg:
             r = record(data, MeanBackward0, (input,), meta=(x.shape, x.size), bcast=bc)
         else:
