@@ -111,6 +111,7 @@ class Node:
     _saved_names = ()    # names of _saved entries, shown as _saved_<name>
     _meta_names = ()     # names of _meta entries, shown as _saved_<name>
     _rule = None         # rule(ns, grad, meta, *saved) -> one gradient per input
+    _jvp = None          # forward-mode rule (filled in by forward-mode AD)
 
     def name(self):
         return type(self).__name__
@@ -219,15 +220,21 @@ class Node:
 _node_classes = {}
 
 
-def node_class(name, rule, saved=(), meta=(), nout=1):
-    """Make (once) the node class `name` whose backward is `rule(ns, grad, meta, *saved)`."""
-    cls = _node_classes.get(name)
+def node_class(name, rule, saved=(), meta=(), nout=1, jvp=None):
+    """The node class named `name` (torch's name, e.g. 'MulBackward0') whose backward is
+    `rule(ns, grad, meta, *saved)`. Classes are keyed by name *and* rule: ops that share a
+    torch name but not a rule (a fused matmul's 'UnsafeViewBackward0' and reshape's) get
+    separate classes, and declaring the same op twice gives the same class.
+    `jvp` is the slot for the op's forward-mode rule, which forward-mode AD will read."""
+    key = (name, rule, tuple(saved), tuple(meta), nout, jvp)
+    cls = _node_classes.get(key)
     if cls is None:
         cls = type(name, (Node,), {"__slots__": (), "_rule": staticmethod(rule),
                                    "_saved_names": tuple(saved), "_meta_names": tuple(meta),
-                                   "_nout": nout})
+                                   "_nout": nout,
+                                   "_jvp": None if jvp is None else staticmethod(jvp)})
         cls.__module__ = "builtins"
-        _node_classes[name] = cls
+        _node_classes[key] = cls
     return cls
 
 

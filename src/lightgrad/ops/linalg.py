@@ -22,15 +22,7 @@ _C10 = {"float32": "float", "float64": "double", "float16": "c10::Half",
         "complex128": "c10::complex<double>"}
 
 
-def fresh_node(name, rule, saved=(), meta=(), nout=1):
-    """A node class private to this module. Names such as UnsafeViewBackward0 are shared
-    with other op families whose rules differ; `node_class` keeps one class per name, so
-    fused ops that only borrow torch's name get their own class."""
-    cls = type(name, (Node,), {"__slots__": (), "_rule": staticmethod(rule),
-                               "_saved_names": tuple(saved), "_meta_names": tuple(meta),
-                               "_nout": nout})
-    cls.__module__ = "builtins"
-    return cls
+fresh_node = node_class  # every node_class call makes a class of its own
 
 
 def _rg(t):
