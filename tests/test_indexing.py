@@ -163,7 +163,7 @@ def test_no_grad_view_then_inplace(torch):
 def test_getitem_errors(key, torch):
     msgs = []
     for m in (lg, torch):
-        x = m.ones(2, 3)
+        x = m.ones(2, 3)  # noqa: F841 (read by eval)
         with pytest.raises(Exception) as e:
             eval("x" + key)
         msgs.append((type(e.value).__name__, str(e.value)))

@@ -8,7 +8,6 @@ import pytest
 import lightgrad
 from lightgrad.autograd.gradcheck import gradcheck, gradgradcheck
 
-from .conftest import require
 
 SHAPES = [(3,), (3, 3), (2, 3, 3), (1, 3, 3), (2, 2, 3, 3), (2, 1, 3, 3)]
 

@@ -114,16 +114,8 @@ def new_node(cls, inputs, saved=(), meta=None, bcast=False):
 
 def record(data, cls, inputs, saved=(), meta=None, bcast=False):
     """The op's output Tensor with a new node attached. Call only when recording.
-    (This is the hot path of every recorded op, so it is written out flat.)"""
-    node = _new(cls)
-    node.next_functions = _edges(inputs)
-    node._meta = meta
-    node._in = tuple([(t._data.shape, t._data.dtype) if isinstance(t, Tensor) and t._rg
-                      else None for t in inputs]) if bcast else None
-    node._seq = _next()
-    node._hooks = None
-    if anomaly[0]:
-        node._trace = forward_trace()
+    (This is the hot path of every recorded op, so the output is built inline.)"""
+    node = new_node(cls, inputs, (), meta, bcast)
     if type(data) is not _ndarray:
         data = np.asarray(data)
     out = _new(Tensor)
@@ -325,6 +317,14 @@ def inplace(self, op, *args, **kwargs):
     if self._x and self._x.get("views"):
         refresh_views(self)     # views of self now see the new history (AsStridedBackward0)
     return self
+
+
+def inplace_method(fn):
+    """The `op_` method of an out-of-place op `fn`: `Tensor.exp_ = inplace_method(exp)`."""
+    def method(self, *args, **kwargs):
+        return inplace(self, fn, *args, **kwargs)
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    return method
 
 
 def rebase(t, node, out_nr=0):

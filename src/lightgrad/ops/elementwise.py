@@ -12,8 +12,8 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
-from ._core import (RESULT, binary_operands, declare, float_operand, inplace, node_class, ns_def,
-                    record, to_out, to_tensor)
+from ._core import (RESULT, binary_operands, declare, float_operand, inplace, inplace_method,
+                    node_class, ns_def, record, to_out, to_tensor)
 
 __all__ = []
 
@@ -1475,13 +1475,6 @@ def _cmp_operator(fn):
     return op
 
 
-def _method_inplace(fn):
-    def method(self, *args, **kwargs):
-        return inplace(self, fn, *args, **kwargs)
-    method.__name__ = fn.__name__ + "_"
-    return method
-
-
 def _method_inplace_ufunc(fn, ufunc):
     """add_/sub_/mul_/div_: under no_grad on float tensors (the optimizer's update) the
     NumPy ufunc writes straight into the tensor; every other case takes inplace()."""
@@ -1520,7 +1513,7 @@ bitwise_not bitwise_left_shift bitwise_right_shift""".split()
 for _name in _METHODS:
     _fn = globals()[_name]
     setattr(Tensor, _name, _fn)
-    setattr(Tensor, _name + "_", _method_inplace(_fn))
+    setattr(Tensor, _name + "_", inplace_method(_fn))
 for _name, _ufunc in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
                       ("div", np.true_divide)]:
     setattr(Tensor, _name + "_", _method_inplace_ufunc(globals()[_name], _ufunc))

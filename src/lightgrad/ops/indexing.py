@@ -16,9 +16,9 @@ from ..autograd import engine
 from ..autograd.graph import Node
 from ..autograd.grad_mode import state as _state
 from . import _core
-from ._core import (NP, T, check_inplace, declare, inplace, new_node, node_class,
+from ._core import (T, check_inplace, declare, inplace, inplace_method, new_node, node_class,
                     normalize_dims, ns_def, rebase, record, to_tensor, write_into)
-from .shape import _is_basic_key, basic_index, nonzero, reshape
+from .shape import _is_basic_key, basic_index, nonzero
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
            "index_fill", "masked_fill", "masked_select", "masked_scatter", "take",
@@ -1021,7 +1021,6 @@ for _name in ["gather", "scatter", "scatter_add", "index_select", "index_add", "
     setattr(Tensor, _name, globals()[_name])
 for _name in ["scatter", "scatter_add", "index_add", "index_copy", "index_fill", "masked_fill",
               "masked_scatter", "scatter_reduce"]:
-    setattr(Tensor, _name + "_", (lambda fn: lambda self, *a, **k: inplace(self, fn, *a, **k))(
-        globals()[_name]))
+    setattr(Tensor, _name + "_", inplace_method(globals()[_name]))
 Tensor.index_put_ = _index_put_
 Tensor.__setitem__ = setitem

@@ -7,8 +7,8 @@ import numpy as np
 
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
-from ..autograd.graph import Node
-from ._core import NP, T, binary_operands, declare, node_class, record, to_tensor
+from ._core import (NP, T, binary_operands, declare, inplace_method, node_class, record,
+                    to_tensor)
 
 __all__ = ["mm", "matmul", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
            "addmv", "addbmm", "baddbmm", "addr", "einsum", "tensordot", "trace", "kron",
@@ -830,14 +830,6 @@ Tensor.kron = kron
 Tensor.cross = cross
 
 
-def _inplace_method(fn):
-    def method(self, *args, **kwargs):
-        from ._core import inplace
-        return inplace(self, fn, *args, **kwargs)
-    method.__name__ = fn.__name__ + "_"
-    return method
-
-
 for _fn in (addmm, addmv, addbmm, baddbmm, addr):
-    setattr(Tensor, _fn.__name__ + "_", _inplace_method(_fn))
+    setattr(Tensor, _fn.__name__ + "_", inplace_method(_fn))
 del _fn

@@ -445,13 +445,7 @@ def _dim_extreme(input, dim, keepdim, name, largest, cls):
         idx_k = np.zeros(_kept_shape(x.shape, (d,)), dtype=np.int64)
         values, indices = np.empty(shape, x.dtype), np.empty(shape, np.int64)
     else:
-        idx_k = _arg_extreme(x, d, largest)
-        values = _np_gather(x, idx_k, d)
-        indices = idx_k
-        if not keepdim and d is not None:
-            values, indices = np.squeeze(values, d), np.squeeze(idx_k, d)
-        elif d is None:
-            values = x.copy()
+        return _select_result(name, input, _arg_extreme(x, d, largest), d, keepdim, cls, x)
     if _rg(input):
         v = record(values, cls, (input,), meta=(x.shape, d, keepdim, idx_k))
     else:
