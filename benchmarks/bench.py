@@ -20,6 +20,10 @@ import time
 
 import numpy as np
 
+# Seconds to sleep before each timed block, so the other library's spinning BLAS/OpenMP
+# worker threads have gone idle and do not steal this block's core.
+SETTLE = 0.05
+
 
 def chapter_step_factory(mod):
     """One SGD step of the chapter's network in lightgrad or torch."""
@@ -100,7 +104,7 @@ def per_op_numpy():
 
 def time_block(fn, number):
     gc.collect()
-    time.sleep(0.05)
+    time.sleep(SETTLE)
     t0 = time.perf_counter()
     for _ in range(number):
         fn()
@@ -150,7 +154,7 @@ def main():
 
     import lightgrad
     p = argparse.ArgumentParser()
-    p.add_argument("--blocks", type=int, default=15)
+    p.add_argument("--blocks", type=int, default=21)
     args = p.parse_args()
     rows = [
         compare("(a) chapter network, one SGD step",

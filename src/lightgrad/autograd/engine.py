@@ -122,12 +122,13 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
     # the common case (no targets, hooks or anomaly mode) runs inline below; everything
     # else goes through _run_node, which handles every feature
     plain = targets is None and not anomaly_on and accumulate
+    pending_pop, pending_get = pending.pop, pending.get
     prev_mode = grad_mode.state.grad_enabled
     grad_mode.state.grad_enabled = create_graph
     try:
         while heap:
             node = heappop(heap)[1]
-            g = pending.pop(node, None)
+            g = pending_pop(node, None)
             out = None
             if g is None:
                 pass
@@ -138,21 +139,7 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
                 else:
                     out = _run_node(node, g, ns, create_graph, retain_graph, target_set,
                                     captured, accumulate, runs)
-            elif type(node) is AccumulateGrad:
-                var = node._var()
-                if var is None:
-                    continue
-                old = var._grad
-                if var._x is not None or create_graph or old is None or old._rg:
-                    _run_node(node, g, ns, create_graph, retain_graph, target_set, captured,
-                              accumulate, runs)
-                else:
-                    old._data += g          # the steady state of a training loop
-                continue
-            elif node._rule is None:
-                out = _run_node(node, g, ns, create_graph, retain_graph, target_set,
-                                captured, accumulate, runs)
-            else:
+            elif node._rule is not None:
                 saved = node._saved
                 if saved:
                     out = node._rule(ns, g, node._meta, *node._unpack(create_graph))
@@ -169,12 +156,26 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
                         out = [gi if gi is None or m is None else fix(gi, m[0], m[1])
                                for gi, m in zip(out, ins)]
                     else:
-                        out = list(out)
-                        for i, m in enumerate(ins):
-                            gi = out[i]
+                        for gi, m in zip(out, ins):
                             if m is not None and gi is not None and (
                                     gi.shape != m[0] or gi.dtype != m[1]):
-                                out[i] = fix(gi, m[0], m[1])
+                                out = [gi if gi is None or m is None else fix(gi, m[0], m[1])
+                                       for gi, m in zip(out, ins)]
+                                break
+            elif type(node) is AccumulateGrad:
+                var = node._var()
+                if var is None:
+                    continue
+                old = var._grad
+                if var._x is not None or create_graph or old is None or old._rg:
+                    _run_node(node, g, ns, create_graph, retain_graph, target_set, captured,
+                              accumulate, runs)
+                else:
+                    old._data += g          # the steady state of a training loop
+                continue
+            else:
+                out = _run_node(node, g, ns, create_graph, retain_graph, target_set,
+                                captured, accumulate, runs)
             if out is None:
                 for child, _ in node.next_functions:
                     if child is not None:
@@ -188,7 +189,7 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
                     continue
                 if gi is not None and (needed is None or child in needed):
                     if child._nout == 1:
-                        old = pending.get(child)
+                        old = pending_get(child)
                         pending[child] = gi if old is None else old + gi
                     else:
                         _add_pending(pending, child, nr, gi)

@@ -81,9 +81,13 @@ def _save(v):
 _NO_EDGE = (None, 0)
 
 
-def _edges(inputs):
-    """One (node, input_nr) edge per input; (None, 0) for inputs that need no gradient."""
+def new_node(cls, inputs, saved=(), meta=None, bcast=False):
+    """A node of class `cls` with one (node, input_nr) edge per input, (None, 0) for inputs
+    that need no gradient; with bcast, also each such input's (shape, dtype) for the engine
+    to un-broadcast and cast gradients back."""
+    node = _new(cls)
     edges = []
+    ins = [] if bcast else None
     for t in inputs:
         if isinstance(t, Tensor) and t._rg:
             gf = t.grad_fn
@@ -92,19 +96,17 @@ def _edges(inputs):
             else:
                 acc = t._acc
                 edges.append((acc if acc is not None else t._get_acc(), 0))
+            if bcast:
+                d = t._data
+                ins.append((d.shape, d.dtype))
         else:
             edges.append(_NO_EDGE)
-    return tuple(edges)
-
-
-def new_node(cls, inputs, saved=(), meta=None, bcast=False):
-    """A node of class `cls` with one edge per input (None for inputs without grad)."""
-    node = _new(cls)
-    node.next_functions = _edges(inputs)
+            if bcast:
+                ins.append(None)
+    node.next_functions = tuple(edges)
+    node._in = tuple(ins) if bcast else None
     node._saved = tuple([_save(v) for v in saved]) if saved else ()
     node._meta = meta
-    node._in = tuple([(t._data.shape, t._data.dtype) if isinstance(t, Tensor) and t._rg
-                      else None for t in inputs]) if bcast else None
     node._seq = _next()
     node._hooks = None
     if anomaly[0]:
