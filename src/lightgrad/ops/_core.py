@@ -3,7 +3,9 @@
 An op is a Python function over Tensors that
 1. computes its result with one array call on `t._data` (NumPy today);
 2. when grad mode is on and an input requires grad, attaches a node of the class made by
-   `autograd.graph.node_class(name, rule, ...)`, recording via `record` or `record_view`.
+   `autograd.graph.node_class(name, rule, ...)`, recording via `record` (`view_of` for
+   views, `record_multi` for ops with several outputs). `node_class` also takes the op's
+   forward-mode rule (`jvp=`) when it has one.
 
 A rule has the signature `rule(ns, grad, meta, *saved) -> one gradient per input` and is
 written once over the small namespace `ns`: NumPy arrays on the fast path (`NP`), lightgrad
@@ -154,16 +156,6 @@ def record_multi(datas, cls, inputs, saved=(), meta=None, bcast=False, different
         else:
             outs.append(_make(d))
     return outs
-
-
-def needs_grad(*ts):
-    """True when grad mode is on and any Tensor among `ts` requires grad."""
-    if not _state.grad_enabled:
-        return False
-    for t in ts:
-        if isinstance(t, Tensor) and t._rg:
-            return True
-    return False
 
 
 def wrap(data):
@@ -352,13 +344,6 @@ def to_out(result, out):
         out._data = result._data.astype(out._data.dtype, copy=True)
     out._vc[0] += 1
     return out
-
-
-def as_tensor_arg(x, like):
-    """x as a Tensor with like's dtype (for operands that must be tensors, e.g. where())."""
-    if isinstance(x, Tensor):
-        return x
-    return _make(np.asarray(x, dtype=like._data.dtype))
 
 
 def view_of(input, data, cls=None, meta=None, saved=()):
