@@ -27,3 +27,19 @@ from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 
 __version__ = "0.1.0"
+
+# nn, optim, utils and checkpoints load on first use, so `import lightgrad` stays fast
+_LAZY_MODULES = ("nn", "optim", "utils")
+_LAZY_NAMES = {"save": "serialization", "load": "serialization"}
+
+
+def __getattr__(name):
+    import importlib
+    if name in _LAZY_MODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module 'lightgrad' has no attribute '{name}'")
+    globals()[name] = value
+    return value

@@ -1,0 +1,4 @@
+"""torch.nn: modules, parameters, functional, init and utils."""
+from .parameter import *  # noqa: F401,F403
+from .modules import *  # noqa: F401,F403
+from . import functional, init, utils  # noqa: F401

@@ -1,0 +1,4 @@
+"""torch.utils.hooks: the handle that hook registration returns."""
+from ..autograd.graph import RemovableHandle
+
+__all__ = ["RemovableHandle"]
