@@ -120,10 +120,16 @@ def compare(name, fns, number, blocks):
     for _ in range(blocks):
         for k, fn in fns.items():
             times[k].append(time_block(fn, number))
-    ratios = {k: statistics.median(t / tt for t, tt in zip(times[k], times["torch"]))
-              for k in fns if k != "torch"}
+    ratios = {k: median_ratio(times[k], times["torch"]) for k in fns if k != "torch"}
+    if "numpy" in times:
+        ratios["lightgrad/numpy"] = median_ratio(times["lightgrad"], times["numpy"])
     medians = {k: statistics.median(v) * 1e6 for k, v in times.items()}
     return name, medians, ratios
+
+
+def median_ratio(a, b):
+    """Median over blocks of a's time over b's time in the same block."""
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def import_time(module, runs=7):
