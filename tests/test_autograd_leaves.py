@@ -200,3 +200,15 @@ def test_grad_keeps_leaf_dtype_shape(m):
     x = m.tensor(np.arange(3.0), requires_grad=True)      # float64
     (x.float() * 2).sum().backward()
     assert x.grad.dtype == m.float64 and x.grad.tolist() == [2., 2., 2.]
+
+
+def test_retained_grad_accumulates_into_a_new_tensor(m):
+    # unlike a leaf's .grad, a retained grad is replaced by `old + new` on accumulation
+    x = m.ones(3, requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.register_hook(lambda g: g * 10)
+    y.sum().backward(retain_graph=True)
+    first = y.grad
+    y.sum().backward()
+    assert first is not y.grad and first.tolist() == [10.] * 3 and y.grad.tolist() == [20.] * 3

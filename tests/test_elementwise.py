@@ -416,3 +416,44 @@ def test_no_numpy_warnings_for_inf_and_nan():
         warnings.simplefilter("error")
         lightgrad.log(x), lightgrad.sqrt(x), x.reciprocal(), x / 0, lightgrad.logit(x)
         lightgrad.acosh(x), lightgrad.atanh(x + 1), lightgrad.tensor([1e30]).exp()
+
+
+def test_rsub_of_two_tensors_differentiates_both():
+    a = lightgrad.ones(2, requires_grad=True)
+    b = lightgrad.tensor(3., requires_grad=True)
+    y = lightgrad.rsub(a, b, alpha=2)
+    assert type(y.grad_fn).__name__ == "RsubBackward0" and y.tolist() == [1., 1.]
+    y.sum().backward()
+    assert a.grad.tolist() == [-2., -2.] and b.grad.item() == 2.
+    assert type((2 - a).grad_fn).__name__ == "RsubBackward1"
+
+
+def test_out_argument_errors():
+    a = lightgrad.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^add\(\): functions with out=\.\.\. arguments"):
+        lightgrad.add(a, a, out=lightgrad.empty(2))
+    with pytest.raises(RuntimeError, match="^result type Float can't be cast to the desired "
+                       "output type Long$"):
+        lightgrad.mul(a.detach(), 2, out=lightgrad.empty(2, dtype=lightgrad.int64))
+
+
+def test_complex_parts():
+    c = lightgrad.tensor([1 + 2j])
+    assert c.real.tolist() == [1.] and c.imag.tolist() == [2.] and c.conj().tolist() == [1 - 2j]
+    x = lightgrad.ones(2)
+    assert x.real is x and x.conj() is x
+    with pytest.raises(RuntimeError, match="imag is not implemented for tensors with non-complex"):
+        x.imag
+
+
+def test_float_of_tensor_requiring_grad_warns_once():
+    from lightgrad import _tensor
+    _tensor._warned_float[0] = False
+    x = lightgrad.ones(1, requires_grad=True)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        float(x)
+        float(x)
+    msgs = [str(w.message) for w in rec]
+    assert msgs == ["Converting a tensor with requires_grad=True to a scalar may lead to "
+                    "unexpected behavior.\nConsider using tensor.detach() first."]

@@ -186,3 +186,12 @@ def test_anomaly_nan_check(m):
         x.grad = None
         (x * 0).sqrt().sum().backward()          # anomaly off: passes silently
         assert x.grad[0].item() != x.grad[0].item()
+
+
+def test_gradcheck_failure_shows_jacobians_in_input_dtype(m):
+    x = m.ones(2, dtype=m.float32, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError) as info:
+            m.autograd.gradcheck(lambda t: t * 2, x)
+    assert "dtype" not in str(info.value) and "analytical:tensor([[2., 0.]," in str(info.value)

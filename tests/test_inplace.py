@@ -307,3 +307,51 @@ def test_copy_shape_errors(m, dst, src):
                 ((2, 3), (3, 2)): "The size of tensor a (3) must match the size of tensor b (2) "
                                   "at non-singleton dimension 1"}[(dst, src)]
     assert str(lg.value) == expected
+
+
+# -- audit regressions: node names and histories of less common in-place ops --------------
+@pytest.mark.parametrize("op,node", [("eq_", "EqBackward"), ("ge_", "GeBackward"),
+                                     ("less_", "LtBackward"), ("not_equal_", "NeBackward")])
+def test_comparison_inplace_records_zero_grad_node(m, op, node):
+    x = m.ones(3, requires_grad=True)
+    y = x * 1
+    getattr(y, op)(0.)
+    assert y.grad_fn.name() == node + "0" and y.dtype == m.float32
+    z = x * 1
+    getattr(z, op)(x)
+    assert z.grad_fn.name() == node + "1" and len(z.grad_fn.next_functions) == 2
+    (y + z).sum().backward()
+    assert x.grad.tolist() == [0., 0., 0.]
+
+
+def test_logical_inplace_keeps_history(m):
+    x = m.ones(3, requires_grad=True)
+    y = x * 2
+    y.logical_not_()
+    assert y.grad_fn.name() == "MulBackward0" and y.tolist() == [0., 0., 0.]
+    with raises(TypeError, "logical_and_(): argument 'other' (position 1) must be Tensor, "
+                "not float"):
+        y.logical_and_(0.)
+
+
+@pytest.mark.parametrize("op,name", [("asinh_", "asinh"), ("arccosh_", "acosh"),
+                                     ("atanh_", "atanh")])
+def test_inverse_hyperbolic_inplace_node_is_backward1(m, op, name):
+    x = m.tensor([0.5, 0.25], requires_grad=True)
+    y = x * 4 if name == "acosh" else x * 1
+    getattr(y, op)()
+    assert y.grad_fn.name() == name.capitalize() + "Backward1"
+    with raises(NotImplementedError,
+                f"the derivative for 'inplace version of {name}' is not implemented."):
+        y.sum().backward()
+
+
+def test_tril_triu_swapaxes_inplace(m):
+    x = m.ones(3, 3, requires_grad=True)
+    y = x * 1
+    y.tril_()
+    assert y.grad_fn.name() == "TrilBackward0" and y.sum().item() == 6.
+    z = (x * 1).triu_(1)
+    assert z.sum().item() == 3.
+    w = m.ones(2, 3).swapaxes_(0, 1)
+    assert tuple(w.shape) == (3, 2)

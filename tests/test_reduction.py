@@ -273,3 +273,23 @@ def test_ties_and_zeros_against_torch(torch, name, f):
     (ya * lg.tensor(w, dtype=lg.float32)).sum().backward()
     (yb * torch.tensor(w, dtype=torch.float32)).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_zero_dim_reductions_accept_dim_0_and_minus_1():
+    s = lg.tensor(0.7, dtype=lg.float64, requires_grad=True)
+    for y in (s.sum(0), s.sum(-1, keepdim=True), lg.logsumexp(s, 0), s.mean(0)):
+        assert y.shape == () and abs(y.item() - 0.7) < 1e-12
+        g, = lg.autograd.grad(y, s)
+        assert g.item() == 1.
+    with pytest.raises(IndexError):
+        s.sum(1)
+
+
+def test_var_of_one_element_gives_nan_gradient():
+    for shape in [(), (1,)]:
+        x = lg.ones(shape, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = x.var(0) if shape else x.var()
+            y.backward()
+        assert np.isnan(y.item()) and np.isnan(x.grad.numpy()).all()

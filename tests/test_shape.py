@@ -176,3 +176,26 @@ def test_reshape_view_or_copy():
     assert type(r.grad_fn).__name__ == "UnsafeViewBackward0" and r._base is None
     assert x.contiguous() is x
     np.testing.assert_array_equal(x.view(6).numpy(force=True), np.ones(6))
+
+
+def test_matrix_transpose_properties():
+    x = lg.ones(2, 3, requires_grad=True)
+    assert type(x.H.grad_fn).__name__ == "TransposeBackward0" and x.H.shape == (3, 2)
+    assert x.mH.shape == (3, 2) and lg.ones(2, 3, 4).mH.shape == (2, 4, 3)
+    with pytest.raises(RuntimeError, match=r"^tensor\.mT is only supported on matrices or "
+                       r"batches of matrices\. Got 1-D tensor\.$"):
+        lg.ones(3).mT
+    with pytest.raises(RuntimeError, match=r"Got 3-D tensor\. For batches of matrices, "
+                       r"consider using tensor\.mH$"):
+        lg.ones(2, 3, 4).H
+    s = lg.tensor(1.)
+    assert s.mT is s
+
+
+def test_tile_method_varargs_where_0d_and_unbind_0d():
+    assert lg.ones(2, 3).tile(2, 1, 1).shape == (2, 2, 3)
+    assert lg.tile(lg.ones(2), (2,)).shape == (4,)
+    r = lg.where(lg.tensor(1.) > 0)
+    assert len(r) == 1 and r[0].tolist() == [0] and r[0].dtype == lg.int64
+    with pytest.raises(IndexError, match="^Dimension specified as 0 but tensor has no dimensions$"):
+        lg.tensor(1.).unbind()

@@ -24,7 +24,23 @@ __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "ful
            "multinomial", "poisson", "rand_like", "randn_like", "randint_like", "manual_seed",
            "seed", "initial_seed", "Generator", "default_generator", "get_rng_state",
            "set_rng_state", "scalar_tensor", "is_tensor", "is_floating_point", "is_complex",
-           "numel", "result_type", "can_cast"]
+           "numel", "result_type", "can_cast", "memory_format", "contiguous_format",
+           "preserve_format", "channels_last"]
+
+
+class memory_format:
+    """torch's memory-format tokens; NumPy-backed tensors accept them and stay row-major."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return f"lightgrad.{self._name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
 
 _COPY_WARNING = ("To copy construct from a tensor, it is recommended to use "
                  "sourceTensor.detach().clone() or sourceTensor.detach().clone()."

@@ -14,6 +14,7 @@ from .autograd.grad_mode import state as _grad_state
 
 __all__ = ["Tensor", "Size"]
 
+_warned_float = [False]   # float() of a tensor that requires grad: warned yet?
 _NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
     "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
@@ -348,6 +349,11 @@ class Tensor:
         return self._data.item()
 
     def __float__(self):
+        if self._rg and not _warned_float[0]:
+            _warned_float[0] = True     # torch warns once per process (C++ warn-once)
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
         return float(self._scalar())
 
     def __int__(self):

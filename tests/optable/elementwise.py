@@ -31,6 +31,8 @@ ENTRIES = [
     Op("multiply", lambda m, x, y: m.multiply(x, y), BC, np_ref=np.multiply),
     Op("sub", lambda m, x, y: x.sub(y, alpha=2), BC, id="sub-alpha"),
     Op("subtract", lambda m, x, y: m.subtract(x, y), BC, np_ref=np.subtract),
+    Op("rsub", lambda m, x, y: m.rsub(x, y, alpha=2), BC, id="rsub-tensors",
+       np_ref=lambda x, y: y - 2 * x),
     Op("div", lambda m, x: 2 / x, [(3,)], domain=P, id="div-rtruediv"),
     Op("div", lambda m, x, y: m.div(x, y, rounding_mode="floor"), BC, domain=P,
        id="div-floor"),

@@ -63,6 +63,17 @@ def accumulate_into(t, g, as_tensors):
         old._data += g
 
 
+def _retain_into(t, g, as_tensors):
+    """A retained non-leaf grad: torch replaces it by `old + g` (a new object), not in place."""
+    old = t._grad
+    if old is None or old._rg or (as_tensors and g.requires_grad):
+        accumulate_into(t, g, as_tensors)
+    elif as_tensors:
+        t._grad = wrap(old._data + g.to(t.dtype)._data)
+    else:
+        t._grad = wrap(old._data + np.asarray(g, dtype=t._data.dtype))
+
+
 def _check_nan(node, grads):
     for i, gi in enumerate(grads):
         if gi is not None:
@@ -292,7 +303,7 @@ def _pre_hooks(node, h, g, as_tensors):
             g = _call_tensor_hooks(hooks, g, as_tensors)
         ref = h.retain.get(0)
         if ref is not None and ref() is not None:
-            accumulate_into(ref(), g, as_tensors)
+            _retain_into(ref(), g, as_tensors)
     else:
         g = list(g)
         for nr, hooks in h.tensor_pre.items():
@@ -300,7 +311,7 @@ def _pre_hooks(node, h, g, as_tensors):
                 g[nr] = _call_tensor_hooks(hooks, g[nr], as_tensors)
         for nr, ref in h.retain.items():
             if ref() is not None and g[nr] is not None:
-                accumulate_into(ref(), g[nr], as_tensors)
+                _retain_into(ref(), g[nr], as_tensors)
     if h.pre:
         gout = _as_tuple(g, as_tensors)
         for fn in list(h.pre.values()):

@@ -94,8 +94,9 @@ def gradcheck(func, inputs, *, eps=1e-06, atol=1e-05, rtol=0.001, raise_exceptio
             n = numerical[j]
             if not np.allclose(a, n, rtol=rtol, atol=atol):
                 from .._tensor import _make
+                dt = inputs[i]._data.dtype     # torch shows the Jacobians in the input dtype
                 msg = (f"Jacobian mismatch for output {j} with respect to input {i},\n"
-                       f"numerical:{_make(n)!r}\nanalytical:{_make(a)!r}\n")
+                       f"numerical:{_make(n.astype(dt))!r}\nanalytical:{_make(a.astype(dt))!r}\n")
                 if raise_exception:
                     raise GradcheckError(msg)
                 return False

@@ -335,9 +335,16 @@ def to_out(result, out):
     if out is None:
         return result
     if _state.grad_enabled and (result._rg or out._rg):
-        raise RuntimeError(f"{getattr(result.grad_fn, 'name', lambda: 'op')()}(): functions with "
-                           "out=... arguments don't support automatic differentiation, but one "
-                           "of the arguments requires grad.")
+        node = getattr(result.grad_fn, "name", lambda: "op")()
+        # torch names the op: AddBackward0 -> add, LogSoftmaxBackward0 -> log_softmax
+        op = "".join("_" + c.lower() if c.isupper() else c
+                     for c in node.split("Backward")[0]).lstrip("_")
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    rk, ok = result._data.dtype.kind, out._data.dtype.kind
+    if rk != ok and (rk == "c" or rk == "f" and ok in "iub" or rk in "iu" and ok == "b"):
+        raise RuntimeError(f"result type {result.dtype._legacy} can't be cast to the desired "
+                           f"output type {out.dtype._legacy}")
     if out._data.shape == result._data.shape:
         np.copyto(out._data, result._data, casting="unsafe")
     else:

@@ -13,7 +13,7 @@ from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
 from ._core import (RESULT, binary_operands, declare, float_operand, inplace, inplace_method,
-                    node_class, ns_def, record, to_out, to_tensor)
+                    check_inplace, node_class, ns_def, record, to_out, to_tensor, write_into)
 
 __all__ = []
 
@@ -93,6 +93,8 @@ SubBackward0 = node_class("SubBackward0", _sub_rule, meta=("alpha",))
 RsubBackward1 = node_class("RsubBackward1", lambda ns, g, alpha: (-g if alpha == 1 else
                                                                    g * -alpha,),
                            meta=("alpha",))
+RsubBackward0 = node_class("RsubBackward0", lambda ns, g, alpha: (
+    -g if alpha == 1 else g * -alpha, g), meta=("alpha",))
 
 _SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
              "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
@@ -146,7 +148,10 @@ def rsub(input, other, *, alpha=1):
     if a._data.dtype.kind == "b" or isinstance(other, (bool, np.bool_)):
         raise RuntimeError(_SUB_BOOLS if x.dtype.kind == "b" else _SUB_BOOL)
     data = y - x if alpha == 1 else y - alpha * x
-    if _state.grad_enabled and a._rg:
+    if isinstance(b, Tensor):     # rsub(Tensor, Tensor): both inputs are differentiable
+        if _state.grad_enabled and (a._rg or b._rg):
+            return record(data, RsubBackward0, (a, b), meta=alpha, bcast=True)
+    elif _state.grad_enabled and a._rg:
         return record(data, RsubBackward1, (a,), meta=alpha, bcast=True)
     return _make(data)
 
@@ -527,7 +532,8 @@ _export("positive")
 def _np_sigmoid(x):
     # NOTE: split by sign so exp never overflows
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    r = 1 / (1 + e)                     # sigmoid(|x|)
+    return np.where(x >= 0, r, e * r).astype(x.dtype, copy=False)
 
 
 sigmoid = unary("sigmoid", _np_sigmoid, lambda ns, g, m, r: (g * r * (1 - r),), save="result")
@@ -1248,7 +1254,8 @@ def where(condition, input=None, other=None, *, out=None):
     indices of the True elements, as nonzero(as_tuple=True) does."""
     c = condition._data
     if input is None and other is None:
-        return tuple(_make(i) for i in np.nonzero(c))
+        from .shape import nonzero     # handles 0-d conditions and int64 indices
+        return nonzero(condition, as_tuple=True)
     if c.dtype != np.bool_:
         if c.dtype == np.uint8:
             c = c.astype(np.bool_)
@@ -1518,6 +1525,85 @@ for _name, _ufunc in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply
                       ("div", np.true_divide)]:
     setattr(Tensor, _name + "_", _method_inplace_ufunc(globals()[_name], _ufunc))
 
+
+
+def _zero_rule(ns, g, meta):
+    return g * 0, g * 0
+
+
+_CMP_NODES = {}
+for _stem in ("Eq", "Ne", "Lt", "Le", "Gt", "Ge"):
+    _CMP_NODES[_stem] = (node_class(_stem + "Backward0", lambda ns, g, meta: (g * 0,)),
+                         node_class(_stem + "Backward1", _zero_rule))
+
+
+def _cmp_inplace(fn, stem):
+    """`eq_`, `lt_`, ...: torch records <Op>Backward0/1, whose gradients are zeros."""
+    scalar_cls, tensor_cls = _CMP_NODES[stem]
+
+    def recorded(self, other):
+        data = fn(self, other)._data.astype(self._data.dtype)
+        if isinstance(other, Tensor):
+            return record(data, tensor_cls, (self, other), bcast=True)
+        return record(data, scalar_cls, (self,))
+
+    def method(self, other):
+        if _state.grad_enabled and (self._rg or _is_rg(other)):
+            return inplace(self, recorded, other)
+        return inplace(self, fn, other)
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def _logical_inplace(fn):
+    """torch's logical_*_ write the values but leave self's history as it was."""
+    def method(self, *args):
+        if args and not isinstance(args[0], Tensor):
+            raise TypeError(f"{fn.__name__}_(): argument 'other' (position 1) must be Tensor, "
+                            f"not {type(args[0]).__name__}")
+        check_inplace(self)
+        write_into(self, fn(self, *args)._data)
+        return self
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+for _name, _stem in [("eq", "Eq"), ("ne", "Ne"), ("lt", "Lt"), ("le", "Le"), ("gt", "Gt"),
+                     ("ge", "Ge"), ("greater", "Gt"), ("greater_equal", "Ge"), ("less", "Lt"),
+                     ("less_equal", "Le"), ("not_equal", "Ne")]:
+    setattr(Tensor, _name + "_", _cmp_inplace(globals()[_name], _stem))
+for _name in ("logical_and", "logical_or", "logical_xor", "logical_not"):
+    setattr(Tensor, _name + "_", _logical_inplace(globals()[_name]))
+
+
+def _renamed_inplace(fn, node_name):
+    """asinh_/acosh_/atanh_: torch records <Op>Backward1, whose backward is not implemented."""
+    cls = None
+
+    def rule(ns, g, meta, *saved):
+        raise NotImplementedError(f"the derivative for 'inplace version of {fn.__name__}' is "
+                                  "not implemented.")
+
+    def method(self):
+        nonlocal cls
+        inplace(self, fn)
+        node = self.grad_fn
+        if node is not None and self._base is None:
+            if cls is None:
+                c0 = type(node)
+                cls = node_class(node_name, rule, saved=c0._saved_names,
+                                 meta=c0._meta_names, jvp=c0._jvp)
+            node.__class__ = cls
+        return self
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+for _name in ("asinh", "acosh", "atanh"):
+    _m = _renamed_inplace(globals()[_name], _name.capitalize() + "Backward1")
+    setattr(Tensor, _name + "_", _m)
+    setattr(Tensor, "arc" + _name[1:] + "_", _m)
+
 for _name in ["maximum", "minimum", "fmax", "fmin", "isnan", "isinf", "isfinite", "isposinf",
               "isneginf", "isreal", "signbit", "isclose", "allclose", "equal", "positive"]:
     setattr(Tensor, _name, globals()[_name])
@@ -1576,7 +1662,7 @@ Tensor.__invert__ = _invert
 
 declare("add", "AddBackward0")
 declare("sub subtract", "SubBackward0")
-declare("rsub", "RsubBackward1")
+declare("rsub", "RsubBackward0", "RsubBackward1")
 declare("mul multiply", "MulBackward0")
 declare("div divide true_divide", "DivBackward0", "DivBackward2")
 declare("floor_divide", "NotImplemented")
@@ -1592,3 +1678,24 @@ declare("arctan", "AtanBackward0")
 declare("arcsinh", "AsinhBackward0")
 declare("arccosh", "AcoshBackward0")
 declare("arctanh", "AtanhBackward0")
+
+
+# -- complex parts: complex tensors never require grad here, so these are plain views -------
+def real(input):
+    return input if input._data.dtype.kind != "c" else _make(input._data.real)
+
+
+def imag(input):
+    if input._data.dtype.kind != "c":
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return _make(input._data.imag)
+
+
+def conj(input):
+    return input if input._data.dtype.kind != "c" else _make(np.conj(input._data))
+
+
+_export("real", "imag", "conj")
+Tensor.real = property(real)
+Tensor.imag = property(imag)
+Tensor.conj = conj

@@ -1,2 +1,216 @@
-"""(being written)"""
+"""Batch, layer and group normalization as fused primitives with hand-written rules.
+
+All three normalize a view of the input over some axes, then scale and shift per parameter:
+    xhat = (x - mean) * rstd,  y = xhat * weight + bias.
+One rule serves them; the statistics come from `ns.norm_stats`, which returns the forward's
+cached arrays on the fast path and recomputes them differentiably under create_graph, so
+gradients of gradients flow through the statistics too.
+"""
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor, _make
+from ..autograd.grad_mode import state as _state
+from ._core import declare, node_class, ns_def, record
+
 __all__ = []
+
+
+def _rg(t):
+    return isinstance(t, Tensor) and t._rg
+
+
+def _np_stats(xv, axes, eps, cache):
+    return cache
+
+
+def _t_stats(xv, axes, eps, cache):
+    mu = xv.mean(axes, keepdim=True)
+    d = xv - mu
+    var = (d * d).mean(axes, keepdim=True)
+    return mu, (var + eps) ** -0.5
+
+
+ns_def("norm_stats", _np_stats, _t_stats)
+ns_def("nconst", lambda a: a, lambda a: _make(a))
+
+
+def _norm_rule(ns, g, meta, x, w):
+    """meta: view shape, stat axes (in the view), param shape (broadcast against x),
+    param-reduction axes (in x), eps, cached (mean, rstd), needs (x, w, b)."""
+    vshape, axes, pshape, paxes, eps, cache, (nx, nw, nb), xshape, wshape = meta
+    gx = gw = gb = None
+    if nb:
+        gb = ns.sum(g, paxes)
+    if not (nx or nw):
+        return gx, gw, gb
+    xv = ns.reshape(x, vshape)
+    mu, rstd = ns.norm_stats(xv, axes, eps, cache)
+    xhat_v = (xv - mu) * rstd
+    if nw:
+        gw = ns.reshape(ns.sum(g * ns.reshape(xhat_v, xshape), paxes), wshape)
+    if nx:
+        gxh = g if w is None else g * ns.reshape(w, pshape)
+        gv = ns.reshape(gxh, vshape)
+        n = 1
+        for a in axes:
+            n *= vshape[a]
+        m1 = ns.sum(gv, axes, True) / n
+        m2 = ns.sum(gv * xhat_v, axes, True) / n
+        gx = ns.reshape(rstd * (gv - m1 - xhat_v * m2), xshape)
+    return gx, gw, gb
+
+
+def _norm_eval_rule(ns, g, meta, x, w):
+    """Batch norm with fixed (running) statistics: an affine map of x."""
+    pshape, paxes, mean, rstd, (nx, nw, nb), wshape = meta
+    gx = gw = gb = None
+    if nb:
+        gb = ns.sum(g, paxes)
+    if nw:
+        xhat = (x - ns.nconst(mean)) * ns.nconst(rstd)
+        gw = ns.reshape(ns.sum(g * xhat, paxes), wshape)
+    if nx:
+        s = ns.nconst(rstd) if w is None else ns.reshape(w, pshape) * ns.nconst(rstd)
+        gx = g * s
+    return gx, gw, gb
+
+
+_META = ("args",)
+BatchNorm = node_class("NativeBatchNormBackward0", _norm_rule, ("input", "weight"), _META)
+BatchNormEval = node_class("NativeBatchNormBackward0", _norm_eval_rule, ("input", "weight"),
+                           _META)
+LayerNorm = node_class("NativeLayerNormBackward0", _norm_rule, ("input", "weight"), _META)
+GroupNorm = node_class("NativeGroupNormBackward0", _norm_rule, ("input", "weight"), _META)
+declare("batch_norm instance_norm", "NativeBatchNormBackward0")
+declare("layer_norm", "NativeLayerNormBackward0")
+declare("group_norm", "NativeGroupNormBackward0")
+
+
+def _float(x):
+    d = x._data
+    if d.dtype.kind not in "fc":
+        raise RuntimeError(f"expected scalar type Float but found {x.dtype._legacy}")
+    return d
+
+
+def _normalize(x, w, b, vshape, axes, pshape, paxes, eps, cls):
+    xd = _float(x)
+    xv = xd.reshape(vshape)
+    vshape = xv.shape
+    mu = xv.mean(axes, keepdims=True)
+    d = xv - mu
+    var = (d * d).mean(axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    y = (d * rstd).reshape(xd.shape)
+    if w is not None:
+        y = y * w._data.reshape(pshape)
+    if b is not None:
+        y = y + b._data.reshape(pshape)
+    y = y.astype(xd.dtype, copy=False)
+    if _state.grad_enabled and (x._rg or _rg(w) or _rg(b)):
+        needs = (x._rg, _rg(w), _rg(b))
+        meta = (vshape, axes, pshape, paxes, eps, (mu, rstd), needs, xd.shape,
+                None if w is None else tuple(w.shape))
+        saved = (x if needs[0] or needs[1] else None, w if needs[0] else None)
+        return record(y, cls, (x, w, b), saved, meta), mu, var
+    return _make(y), mu, var
+
+
+def _finish(r):
+    return r[0]
+
+
+def _check_param(name, t, C):
+    if t is not None and t.numel() != C:
+        raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
+
+
+def batch_norm_op(x, running_mean, running_var, weight, bias, training, momentum, eps):
+    """torch.nn.functional.batch_norm."""
+    if x.ndim < 2:
+        raise ValueError(f"Expected 2D or 3D input (got {x.ndim}D input)")
+    C = x.shape[1]
+    _check_param("running_mean", running_mean, C)
+    _check_param("running_var", running_var, C)
+    _check_param("weight", weight, C)
+    _check_param("bias", bias, C)
+    axes = (0,) + tuple(range(2, x.ndim))
+    pshape = (1, C) + (1,) * (x.ndim - 2)
+    shape = tuple(x.shape)
+    if training:
+        n = x.numel() // C
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got "
+                             f"input size {x.shape}")
+        r = _normalize(x, weight, bias, shape, axes, pshape, axes, eps, BatchNorm)
+        if running_mean is not None or running_var is not None:
+            _, mu, var = r
+            m = 0.0 if momentum is None else momentum
+            # NOTE: torch writes the running statistics without bumping their version
+            if running_mean is not None:
+                rm = running_mean._data
+                rm[...] = (1 - m) * rm + m * mu.reshape(C)
+            if running_var is not None:
+                rv = running_var._data
+                rv[...] = (1 - m) * rv + m * var.reshape(C) * (n / (n - 1))
+        return _finish(r)
+    if running_mean is None or running_var is None:
+        raise RuntimeError("running_mean must be defined in evaluation mode")
+    xd = _float(x)
+    mean = running_mean._data.reshape(pshape).astype(xd.dtype, copy=False)
+    rstd = (1.0 / np.sqrt(running_var._data + eps)).reshape(pshape).astype(xd.dtype,
+                                                                           copy=False)
+    scale = rstd if weight is None else rstd * weight._data.reshape(pshape)
+    y = (xd - mean) * scale
+    if bias is not None:
+        y = y + bias._data.reshape(pshape)
+    y = y.astype(xd.dtype, copy=False)
+    if _state.grad_enabled and (x._rg or _rg(weight) or _rg(bias)):
+        needs = (x._rg, _rg(weight), _rg(bias))
+        return record(y, BatchNormEval, (x, weight, bias),
+                      (x if needs[1] else None, weight if needs[0] else None),
+                      (pshape, axes, mean, rstd, needs,
+                       None if weight is None else tuple(weight.shape)))
+    return _make(y)
+
+
+def layer_norm_op(x, normalized_shape, weight, bias, eps):
+    """torch.nn.functional.layer_norm."""
+    k = len(normalized_shape)
+    if tuple(x.shape[x.ndim - k:]) != tuple(normalized_shape) or k > x.ndim:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
+                           f"with shape [*, {', '.join(map(str, normalized_shape))}], but got "
+                           f"input of size{list(x.shape)}")
+    for t, what in ((weight, "weight"), (bias, "bias")):
+        if t is not None and tuple(t.shape) != tuple(normalized_shape):
+            raise RuntimeError(f"Expected {what} to be of same shape as normalized_shape, but "
+                               f"got {what} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(normalized_shape)}")
+    shape = tuple(x.shape)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    paxes = tuple(range(x.ndim - k))
+    return _finish(_normalize(x, weight, bias, shape, axes, tuple(normalized_shape), paxes,
+                              eps, LayerNorm))
+
+
+def group_norm_op(x, G, weight, bias, eps):
+    """torch.nn.functional.group_norm."""
+    if x.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{x.ndim}")
+    N, C = x.shape[:2]
+    if C % G:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(x.shape)} and "
+                           f"num_groups={G}")
+    for t, what in ((weight, "weight"), (bias, "bias")):
+        if t is not None and (t.ndim != 1 or t.numel() != C):
+            raise RuntimeError(f"Expected {what} to be a vector of size equal to the number "
+                               f"of channels in input, but got {what} of shape "
+                               f"{list(t.shape)} and input of shape {list(x.shape)}")
+    shape = tuple(x.shape)
+    pshape = (1, C) + (1,) * (x.ndim - 2)
+    paxes = (0,) + tuple(range(2, x.ndim))
+    return _finish(_normalize(x, weight, bias, (N, G, -1), (2,), pshape, paxes, eps,
+                              GroupNorm))

@@ -39,7 +39,8 @@ def _dims(dim, ndim):
     """Reduction dims: None or an empty list/tuple means every dim."""
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
-    return normalize_dims(dim, ndim)
+    dims = normalize_dims(dim, ndim)
+    return dims if ndim else ()     # a 0-d input takes dim 0 / -1 and has no axis to reduce
 
 
 def _one_dim(dim, ndim):
@@ -574,7 +575,8 @@ def _centered(ns, x, dims, n):
 
 def _var_grad(ns, g, x, meta):
     shape, dims, keepdim, n, dof = meta
-    return _restore_dims(ns, g, shape, dims, keepdim) * (2.0 / dof) * _centered(ns, x, dims, n)
+    k = 2.0 / dof if dof else float("inf")      # dof 0: inf * 0 deviations = nan, as torch
+    return _restore_dims(ns, g, shape, dims, keepdim) * k * _centered(ns, x, dims, n)
 
 
 def _std_grad(ns, g, x, r, meta):

@@ -438,8 +438,9 @@ def repeat(input, *sizes):
     return _make(data)
 
 
-def tile(input, dims):
-    dims = _shape_arg((dims,)) if not isinstance(dims, int) else (dims,)
+def tile(input, *dims):
+    """`torch.tile(x, (2, 1))`; the method also takes `x.tile(2, 1)`."""
+    dims = _shape_arg(dims)
     n = input._data.ndim
     if len(dims) < n:
         dims = (1,) * (n - len(dims)) + tuple(dims)
@@ -888,6 +889,8 @@ def chunk(input, chunks, dim=0):
 
 def unbind(input, dim=0):
     x = input._data
+    if x.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = normalize_dims(dim, x.ndim)[0]
     pre = (slice(None),) * d
     datas = [x[pre + (i, Ellipsis)] for i in range(x.shape[d])]
@@ -1064,8 +1067,26 @@ Tensor.select = select
 Tensor.narrow = narrow
 Tensor.narrow_copy = narrow_copy
 Tensor.T = property(lambda self: permute(self, tuple(range(self._data.ndim - 1, -1, -1))))
-Tensor.mT = property(lambda self: transpose(self, -2, -1))
-Tensor.H = property(lambda self: permute(self, tuple(range(self._data.ndim - 1, -1, -1))))
+
+
+def _matrix_t(self, attr, batched):
+    """`.mT`/`.mH`/`.H`: a transpose of the last two dims (conjugated for mH/H)."""
+    nd = self._data.ndim
+    if nd == 0:
+        return self     # torch: deprecated identity on 0-d tensors
+    if nd < 2 or (nd > 2 and not batched):
+        what = "matrices or batches of matrices" if batched else "matrices (2-D tensors)"
+        hint = " For batches of matrices, consider using tensor.mH" if nd > 2 else ""
+        raise RuntimeError(f"tensor.{attr} is only supported on {what}. Got {nd}-D tensor.{hint}")
+    out = transpose(self, -2, -1)
+    if attr != "mT" and out._data.dtype.kind == "c":    # complex never requires grad here
+        return _make(out._data.conj())
+    return out
+
+
+Tensor.mT = property(lambda self: _matrix_t(self, "mT", True))
+Tensor.mH = property(lambda self: _matrix_t(self, "mH", True))
+Tensor.H = property(lambda self: _matrix_t(self, "H", False))
 Tensor.view_as = lambda self, other: view(self, other._data.shape)
 Tensor.reshape_as = lambda self, other: reshape(self, other._data.shape)
 Tensor.expand = expand
@@ -1116,6 +1137,9 @@ def _inplace_view_op(fn):
 
 for _f in (t, unsqueeze, squeeze, transpose):
     setattr(Tensor, _f.__name__ + "_", _inplace_view_op(_f))
+Tensor.swapaxes_ = Tensor.swapdims_ = Tensor.transpose_
+Tensor.tril_ = _core.inplace_method(tril)
+Tensor.triu_ = _core.inplace_method(triu)
 
 
 def _is_basic_key(key):

@@ -1,0 +1,74 @@
+"""torch.optim.RMSprop, with momentum and the centered variant."""
+import lightgrad as _lg
+from .optimizer import (Optimizer, _check_lr, _check_nonneg, _get_value, _scalar_state,
+                        _use_grad)
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide the gradient by a running average of its magnitude."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        _check_lr(lr)
+        _check_nonneg(eps, "epsilon")
+        _check_nonneg(momentum, "momentum")
+        _check_nonneg(weight_decay, "weight_decay")
+        _check_nonneg(alpha, "alpha")
+        defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
+                    "centered": centered, "weight_decay": weight_decay,
+                    "capturable": capturable, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("momentum", 0)
+            group.setdefault("centered", False)
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+
+    @_use_grad
+    def step(self, closure=None):
+        """Perform a single optimization step."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _get_value(group["lr"])
+            alpha, eps, wd = group["alpha"], group["eps"], group["weight_decay"]
+            momentum, centered = group["momentum"], group["centered"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_state(0.0)
+                    state["square_avg"] = _lg.zeros_like(p)
+                    if momentum > 0:
+                        state["momentum_buffer"] = _lg.zeros_like(p)
+                    if centered:
+                        state["grad_avg"] = _lg.zeros_like(p)
+                grad = -p.grad if group["maximize"] else p.grad
+                square_avg = state["square_avg"]
+                state["step"] += 1
+                if wd != 0:
+                    grad = grad.add(p, alpha=wd)
+                square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+                if centered:
+                    grad_avg = state["grad_avg"]
+                    grad_avg.lerp_(grad, 1 - alpha)
+                    avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+                else:
+                    avg = square_avg.sqrt()
+                avg = avg.add_(eps)
+                if momentum > 0:
+                    buf = state["momentum_buffer"]
+                    buf.mul_(momentum).addcdiv_(grad, avg)
+                    p.add_(buf, alpha=-lr)
+                else:
+                    p.addcdiv_(grad, avg, value=-lr)
+        return loss

@@ -1,0 +1,467 @@
+"""Checkpoints: lightgrad.save/load round trips, crafted files, torch.save files, safetensors."""
+import collections
+import io
+import json
+import math
+import pickle
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+
+import lightgrad
+from lightgrad.serialization import MAGIC, CheckpointError, load_safetensors, save_safetensors
+
+
+def roundtrip(obj, **kw):
+    buf = io.BytesIO()
+    lightgrad.save(obj, buf)
+    buf.seek(0)
+    return lightgrad.load(buf, **kw)
+
+
+def assert_same(a, b):
+    if isinstance(a, lightgrad.Tensor):
+        assert isinstance(b, lightgrad.Tensor) and type(a) is type(b)
+        assert a.dtype is b.dtype and a.shape == b.shape
+        assert a.requires_grad == b.requires_grad
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        return
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            assert_same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b)
+    else:
+        assert a == b
+
+
+# -- lightgrad's own format ---------------------------------------------------------------
+def test_roundtrip_nested_values():
+    sd = collections.OrderedDict([("0.weight", lightgrad.randn(2, 3)),
+                                  ("0.bias", lightgrad.zeros(2)),
+                                  ("1.num_batches_tracked", lightgrad.tensor(7))])
+    sd._metadata = collections.OrderedDict([("", {"version": 1}), ("1", {"version": 2})])
+    obj = {
+        "model": sd, "none": None, "flags": [True, False], "int": -3, "big": 2 ** 70,
+        "float": 0.1, "nan": float("nan"), "inf": -math.inf, "str": "héllo", 5: "int key",
+        (1, "a"): "tuple key", "tuple": (1, (2.5, [None])), "complex": 1 - 2j,
+        "dtypes": [lightgrad.float16, lightgrad.int64, lightgrad.bool],
+        "size": lightgrad.Size([2, 3]), "device": lightgrad.device("cpu"), "empty": {},
+    }
+    for d in (lightgrad.float16, lightgrad.float32, lightgrad.float64, lightgrad.int8,
+              lightgrad.int16, lightgrad.int32, lightgrad.int64, lightgrad.uint8,
+              lightgrad.bool, lightgrad.complex64, lightgrad.complex128):
+        obj[d.name] = (lightgrad.arange(6) % 3).to(d).reshape(2, 3)
+    obj["zero_size"] = lightgrad.zeros(0, 4)
+    obj["scalar"] = lightgrad.tensor(3.5, dtype=lightgrad.float64)
+    obj["leaf"] = lightgrad.ones(3, requires_grad=True)
+    out = roundtrip(obj)
+    assert_same(obj, out)
+    assert out["model"]._metadata == sd._metadata
+    assert isinstance(out["size"], lightgrad.Size) and out["big"] == 2 ** 70
+
+
+def test_optimizer_like_state_dict():
+    p = lightgrad.randn(3)
+    osd = {"state": {0: {"step": lightgrad.tensor(2.0), "exp_avg": p * 0.1,
+                         "exp_avg_sq": p * p}},
+           "param_groups": [{"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-08,
+                             "weight_decay": 0, "amsgrad": False, "foreach": None,
+                             "params": [0]}]}
+    assert_same(osd, roundtrip(osd))
+
+
+def test_views_and_identity_are_preserved():
+    base = lightgrad.arange(12.0).reshape(3, 4)
+    obj = {"base": base, "t": base.t(), "row": base[1], "again": base, "col": base[:, 2]}
+    out = roundtrip(obj)
+    assert_same(obj, out)
+    assert out["again"] is out["base"]
+    assert out["t"].stride() == (1, 4) and not out["t"].is_contiguous()
+    out["base"].numpy()[1, 2] = 100.0       # views load as views of one storage again
+    assert out["row"][2].item() == 100.0 and out["t"][2, 1].item() == 100.0
+    assert out["col"][1].item() == 100.0
+    # a small slice of a big tensor stores only the bytes it reaches
+    big = lightgrad.zeros(100000)
+    buf = io.BytesIO()
+    lightgrad.save(big[10:20], buf)
+    assert len(buf.getvalue()) < 1000
+
+
+def test_parameters_roundtrip():
+    nn = lightgrad.nn
+    p = nn.Parameter(lightgrad.ones(2))
+    frozen = nn.Parameter(lightgrad.ones(2), requires_grad=False)
+    out = roundtrip([p, frozen])
+    assert isinstance(out[0], nn.Parameter) and out[0].requires_grad
+    assert isinstance(out[1], nn.Parameter) and not out[1].requires_grad
+
+
+def test_real_module_and_optimizer(tmp_path):
+    nn, optim = lightgrad.nn, lightgrad.optim
+    if not (hasattr(nn, "Linear") and hasattr(optim, "Adam")):
+        pytest.skip("lightgrad.nn.Linear / optim.Adam not available yet")
+    m = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    opt = optim.Adam(m.parameters(), lr=0.1)
+    m(lightgrad.randn(4, 3)).sum().backward()
+    opt.step()
+    path = tmp_path / "ckpt.lg"
+    lightgrad.save({"model": m.state_dict(), "opt": opt.state_dict()}, path)
+    ck = lightgrad.load(path)
+    assert_same(dict(m.state_dict()), dict(ck["model"]))
+    m2 = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    m2.load_state_dict(ck["model"])
+    opt2 = optim.Adam(m2.parameters(), lr=0.1)
+    opt2.load_state_dict(ck["opt"])
+    assert_same(opt.state_dict(), opt2.state_dict())
+
+
+def test_paths_and_file_objects(tmp_path):
+    x = {"w": lightgrad.randn(3, 2)}
+    lightgrad.save(x, str(tmp_path / "a.pt"))
+    assert_same(x, lightgrad.load(str(tmp_path / "a.pt")))
+    with open(tmp_path / "b.pt", "wb") as f:
+        f.write(b"prefix")
+        lightgrad.save(x, f)            # a checkpoint inside a larger stream
+    with open(tmp_path / "b.pt", "rb") as f:
+        f.read(6)
+        assert_same(x, lightgrad.load(f))
+    assert_same(x, lightgrad.load(tmp_path / "a.pt", map_location="cpu"))
+    assert_same(x, lightgrad.load(tmp_path / "a.pt", map_location=lightgrad.device("cpu")))
+    doubled = lightgrad.load(tmp_path / "a.pt", map_location=lambda t, loc: t * 2)
+    np.testing.assert_allclose(doubled["w"].numpy(), 2 * x["w"].numpy())
+
+
+def test_save_refuses_unknown_objects():
+    class Custom:
+        pass
+    with pytest.raises(TypeError, match="cannot save an object of type Custom"):
+        lightgrad.save({"x": Custom()}, io.BytesIO())
+    loop = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="contains itself"):
+        lightgrad.save(loop, io.BytesIO())
+
+
+def test_format_is_documented_layout():
+    buf = io.BytesIO()
+    lightgrad.save({"w": lightgrad.tensor([1.0, 2.0])}, buf)
+    raw = buf.getvalue()
+    assert raw[:8] == MAGIC
+    (n,) = struct.unpack("<Q", raw[8:16])
+    header = json.loads(raw[16:16 + n])
+    assert header["format"] == "lightgrad" and header["version"] == 1
+    (off, nbytes), = header["storages"]
+    start = -(-(16 + n) // 64) * 64
+    data = np.frombuffer(raw[start + off:start + off + nbytes], "<f4")
+    assert data.tolist() == [1.0, 2.0]
+    assert header["tensors"][0]["dtype"] == "float32"
+
+
+# -- crafted and corrupted lightgrad files ------------------------------------------------------
+def _file(header, data=b"", raw_header=None):
+    head = raw_header if raw_header is not None else json.dumps(header).encode()
+    start = -(-(16 + len(head)) // 64) * 64
+    return io.BytesIO(MAGIC + struct.pack("<Q", len(head)) + head
+                      + b"\0" * (start - 16 - len(head)) + data)
+
+
+def _header(obj, tensors=(), storages=()):
+    return {"format": "lightgrad", "version": 1, "storages": list(storages),
+            "tensors": list(tensors), "object": obj}
+
+
+def _tensor(**kw):
+    e = {"storage": 0, "offset": 0, "dtype": "float32", "shape": [2], "stride": [1],
+         "requires_grad": False, "parameter": False}
+    e.update(kw)
+    return e
+
+
+T = {"$": "tensor", "v": 0}
+GOOD_DATA = np.array([1.0, 2.0], "<f4").tobytes()
+
+
+def test_crafted_header_is_valid_baseline():
+    out = lightgrad.load(_file(_header(T, [_tensor()], [[0, 8]]), GOOD_DATA))
+    assert out.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("f,match", [
+    (_file(None, raw_header=b"{not json"), "not valid UTF-8 JSON"),
+    (_file(None, raw_header=b"\xff\xfe"), "not valid UTF-8 JSON"),
+    (_file(None, raw_header=b'{"x": NaN}'), "non-standard JSON constant NaN"),
+    (_file(None, raw_header=b"[" * 100000 + b"]" * 100000), "too deep"),
+    (_file([1, 2]), "header must be a JSON object"),
+    (_file({"format": "lightgrad"}), "exactly the keys"),
+    (_file(dict(_header(None), format="other")), "unknown format"),
+    (_file(dict(_header(None), version=99)), "unsupported version 99"),
+    (_file(_header({"$": "pickle", "v": "gASV"})), "unknown type tag 'pickle'"),
+    (_file(_header({"$": "list", "v": [1], "extra": 1})), "malformed value"),
+    (_file(_header([1, 2])), "untagged JSON array"),
+    (_file(_header({"$": "dtype", "v": "bfloat16"})), "unknown dtype 'bfloat16'"),
+    (_file(_header({"$": "dict", "v": [[{"$": "list", "v": []}, 1]]})), "unhashable dict key"),
+    (_file(_header({"$": "float", "v": "1e999"})), "bad float"),
+    (_file(_header(T, [_tensor()], [[0, 8]]), GOOD_DATA[:4]), "beyond the end of the file"),
+    (_file(_header(T, [_tensor()], [[0, -8]]), GOOD_DATA), "non-negative ints"),
+    (_file(_header(T, [_tensor(shape=[3])], [[0, 8]]), GOOD_DATA), "outside its storage"),
+    (_file(_header(T, [_tensor(offset=4)], [[0, 8]]), GOOD_DATA), "outside its storage"),
+    (_file(_header(T, [_tensor(stride=[-1])], [[0, 8]]), GOOD_DATA), "outside its storage"),
+    (_file(_header(T, [_tensor(stride=[5])], [[0, 8]]), GOOD_DATA), "outside its storage"),
+    (_file(_header(T, [_tensor(shape=[-2])], [[0, 8]]), GOOD_DATA), "non-negative ints"),
+    (_file(_header(T, [_tensor(stride=[1, 1])], [[0, 8]]), GOOD_DATA), "stride must be"),
+    (_file(_header(T, [_tensor(storage=3)], [[0, 8]]), GOOD_DATA), "storage index 3"),
+    (_file(_header(T, [_tensor(dtype="object")], [[0, 8]]), GOOD_DATA), "unknown dtype"),
+    (_file(_header({"$": "tensor", "v": 1}, [_tensor()], [[0, 8]]), GOOD_DATA),
+     "tensor index 1 out of range"),
+    (_file(_header(T, [dict(_tensor(), code="os.system")], [[0, 8]]), GOOD_DATA),
+     "exactly the keys"),
+    (_file(_header(T, [_tensor(dtype="int32", requires_grad=True)], [[0, 8]]), GOOD_DATA),
+     "only floating point"),
+    (_file(_header(T, [_tensor(dtype="bool", shape=[8])], [[0, 8]]), GOOD_DATA),
+     "bool tensor holds bytes"),
+])
+def test_crafted_files_are_refused(f, match):
+    with pytest.raises(CheckpointError, match=match):
+        lightgrad.load(f)
+
+
+def test_truncated_and_foreign_files(tmp_path):
+    buf = io.BytesIO()
+    lightgrad.save({"w": lightgrad.randn(50)}, buf)
+    raw = buf.getvalue()
+    for cut in (4, 12, 40, len(raw) - 1):
+        with pytest.raises(CheckpointError):
+            lightgrad.load(io.BytesIO(raw[:cut]))
+    with pytest.raises(CheckpointError, match="header length .* exceeds"):
+        lightgrad.load(io.BytesIO(MAGIC + struct.pack("<Q", 2 ** 60) + b"{}"))
+    with pytest.raises(CheckpointError, match="empty"):
+        lightgrad.load(io.BytesIO(b""))
+    with pytest.raises(CheckpointError, match="not a lightgrad checkpoint"):
+        lightgrad.load(io.BytesIO(b"hello world"))
+
+
+class _Evil:
+    """Pickles to a call of exec that would create a marker file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.path)!r}, 'w').write('pwned')",))
+
+
+def test_pickle_payloads_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"w": _Evil(marker)})
+    for proto_payload in (payload, pickle.dumps(_Evil(marker), protocol=0)):
+        with pytest.raises(CheckpointError, match="never unpickles"):
+            lightgrad.load(io.BytesIO(proto_payload))
+    p = tmp_path / "evil.pt"
+    p.write_bytes(payload)
+    with pytest.raises(CheckpointError):
+        lightgrad.load(p, weights_only=False)
+    # a JSON header that names code to run is just an unknown tag
+    with pytest.raises(CheckpointError, match="unknown type tag"):
+        lightgrad.load(_file(_header({"$": "exec", "v": f"open({str(marker)!r}, 'w')"})))
+    assert not marker.exists()
+
+
+# -- files written by torch.save ---------------------------------------------------------------
+def _torch_file(torch, obj, **kw):
+    buf = io.BytesIO()
+    torch.save(obj, buf, **kw)
+    buf.seek(0)
+    return buf
+
+
+def assert_matches_torch(ours, theirs):
+    if type(theirs).__name__ in ("Tensor", "Parameter"):
+        assert isinstance(ours, lightgrad.Tensor)
+        assert ours.dtype.name == str(theirs.dtype).split(".")[1]
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        assert ours.stride() == theirs.stride()
+        assert ours.requires_grad == theirs.requires_grad
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+        return
+    if isinstance(theirs, dict):
+        assert type(ours) is type(theirs) and list(ours) == list(theirs)
+        for k in theirs:
+            assert_matches_torch(ours[k], theirs[k])
+    elif isinstance(theirs, (list, tuple)) and type(theirs).__name__ != "Size":
+        assert type(ours) is type(theirs) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            assert_matches_torch(a, b)
+    elif type(theirs).__name__ == "Size":
+        assert isinstance(ours, lightgrad.Size) and tuple(ours) == tuple(theirs)
+    elif type(theirs).__name__ == "dtype":
+        assert ours.name == str(theirs).split(".")[1]
+    elif type(theirs).__name__ == "device":
+        assert str(ours) == str(theirs)
+    else:
+        assert ours == theirs
+
+
+def test_torch_state_dicts(torch, tmp_path):
+    tn = torch.nn
+    torch.manual_seed(0)
+    model = tn.Sequential(tn.Conv2d(1, 2, 3), tn.BatchNorm2d(2), tn.Flatten(), tn.Linear(8, 3),
+                          tn.LayerNorm(3), tn.Embedding(4, 2, padding_idx=0))
+    model[1].running_mean += 0.5
+    sd = model.state_dict()
+    ours = lightgrad.load(_torch_file(torch, sd))
+    assert_matches_torch(ours, sd)
+    assert ours._metadata == sd._metadata
+    path = tmp_path / "model.pt"
+    torch.save(sd, path)
+    assert_matches_torch(lightgrad.load(path, map_location="cpu"), sd)
+    assert_matches_torch(lightgrad.load(str(path), weights_only=True), sd)
+
+
+def test_torch_optimizer_state_dict(torch):
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 2)
+    for opt in (torch.optim.Adam(lin.parameters(), lr=0.01, amsgrad=True),
+                torch.optim.SGD(lin.parameters(), lr=0.1, momentum=0.9)):
+        lin(torch.randn(4, 3)).sum().backward()
+        opt.step()
+        osd = opt.state_dict()
+        assert_matches_torch(lightgrad.load(_torch_file(torch, osd)), osd)
+
+
+def test_torch_views_shared_storage_and_dtypes(torch):
+    x = torch.arange(24.0).reshape(2, 3, 4)
+    obj = {
+        "x": x, "t": x.transpose(0, 2), "slice": x[1, :, 1:3], "step": x.reshape(-1)[3::5],
+        "expanded": torch.ones(3, 1).expand(3, 4), "scalar": torch.tensor(2.5),
+        "param": torch.nn.Parameter(torch.randn(2)),
+        "frozen": torch.nn.Parameter(torch.randn(2), requires_grad=False),
+        "leaf": torch.ones(2, requires_grad=True), "empty": torch.zeros(0, 3),
+        "size": torch.Size([2, 3]), "dtype": torch.float16, "device": torch.device("cpu"),
+        "tuple": (1, 2.5, "s", None, True), "set": {1, 2}, "bytes": b"\x00\xff",
+    }
+    for name in ("float16", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
+                 "complex64", "complex128"):
+        obj[name] = (torch.arange(6) % 2).to(getattr(torch, name)).reshape(3, 2)
+    ours = lightgrad.load(_torch_file(torch, obj))
+    assert_matches_torch(ours, obj)
+    assert isinstance(ours["param"], lightgrad.nn.Parameter)
+    assert isinstance(ours["frozen"], lightgrad.nn.Parameter)
+    # tensors that shared a storage in torch share memory again
+    ours["x"].numpy()[1, 1, 1] = -1.0
+    assert ours["slice"][1, 0].item() == -1.0 and ours["t"][1, 1, 1].item() == -1.0
+    assert ours["expanded"].stride() == (1, 0)
+
+
+def test_torch_refusals(torch, tmp_path):
+    marker = tmp_path / "pwned"
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r"Unsupported global: GLOBAL builtins.exec was not an allowed"):
+        lightgrad.load(_torch_file(torch, {"w": torch.ones(2), "evil": _Evil(marker)}))
+    with pytest.raises(pickle.UnpicklingError, match=r"GLOBAL .*_Evil was not an allowed"):
+        lightgrad.load(_torch_file(torch, {"obj": _Custom()}))
+    with pytest.raises(pickle.UnpicklingError, match="GLOBAL builtins.exec"):
+        lightgrad.load(_torch_file(torch, [_Evil(marker)]), weights_only=False)
+    assert not marker.exists()
+    with pytest.raises(CheckpointError, match=r"torch.bfloat16 tensor"):
+        lightgrad.load(_torch_file(torch, {"w": torch.ones(2, dtype=torch.bfloat16)}))
+    with pytest.raises(CheckpointError, match=r"torch.uint16 tensor"):
+        lightgrad.load(_torch_file(torch, {"w": torch.ones(2, dtype=torch.uint16)}))
+    with pytest.raises(CheckpointError, match="legacy pre-1.6 format"):
+        lightgrad.load(_torch_file(torch, {"w": torch.ones(2)},
+                                   _use_new_zipfile_serialization=False))
+    raw = _torch_file(torch, {"w": torch.ones(2)}).getvalue()
+    with pytest.raises(CheckpointError, match="zip"):
+        lightgrad.load(io.BytesIO(raw[:len(raw) // 2]))
+
+
+class _Custom:
+    """A class a torch checkpoint may name; loading must refuse it."""
+
+    def __reduce__(self):
+        return (_Evil, ("nowhere",))
+
+
+# crafted torch-style zips: a hand-written data.pkl around one float32 storage
+def _i(x):
+    return b"J" + struct.pack("<i", x)
+
+
+def _tensor_pkl(offset=0, size=(2,), stride=(1,), numel=2, key="0", storage=b"FloatStorage"):
+    tup = lambda xs: b"(" + b"".join(_i(x) for x in xs) + b"t"  # noqa: E731
+    return (b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n("
+            + b"(Vstorage\nctorch\n" + storage + b"\nV" + key.encode() + b"\nVcpu\n"
+            + _i(numel) + b"tQ" + _i(offset) + tup(size) + tup(stride) + b"\x89"
+            + b"ccollections\nOrderedDict\n)RtR.")
+
+
+def _zip(pkl, storages=None):
+    storages = {"0": GOOD_DATA} if storages is None else storages
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("archive/data.pkl", pkl)
+        z.writestr("archive/byteorder", "little")
+        for k, v in storages.items():
+            z.writestr(f"archive/data/{k}", v)
+    buf.seek(0)
+    return buf
+
+
+def test_crafted_torch_zips():
+    assert lightgrad.load(_zip(_tensor_pkl())).tolist() == [1.0, 2.0]
+    assert lightgrad.load(_zip(_tensor_pkl(offset=1, size=(1,)))).tolist() == [2.0]
+    cases = [
+        (_tensor_pkl(offset=1), CheckpointError, "outside its storage"),
+        (_tensor_pkl(stride=(3,)), CheckpointError, "outside its storage"),
+        (_tensor_pkl(numel=5), CheckpointError, "holds 8 bytes, but its header says 20"),
+        (_tensor_pkl(key="7"), CheckpointError, "no storage 'archive/data/7'"),
+        (_tensor_pkl(storage=b"BFloat16Storage"), CheckpointError, "bfloat16"),
+        (_tensor_pkl(storage=b"SomethingElse"), pickle.UnpicklingError,
+         "GLOBAL torch.SomethingElse"),
+        (b"\x80\x02cos\nsystem\n(Vtrue\ntR.", pickle.UnpicklingError, "GLOBAL os.system"),
+        (b"\x80\x02cbuiltins\neval\n(V1\ntR.", pickle.UnpicklingError, "GLOBAL builtins.eval"),
+        (b"\x80\x02cposix\nsystem\n.", pickle.UnpicklingError, "GLOBAL posix.system"),
+        (_tensor_pkl()[:-1] + b"}b.", pickle.UnpicklingError, "BUILD only on an OrderedDict"),
+        (b"\x80\x02(Vstorage\n\x88\x88\x88\x88tQ.", CheckpointError, "malformed storage"),
+        (b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n(J\x00\x00\x00\x00tR.",
+         pickle.UnpicklingError, "could not rebuild"),
+        (b"\x80\x02(", pickle.UnpicklingError, "corrupt data.pkl"),
+    ]
+    for pkl, err, match in cases:
+        with pytest.raises(err, match=match):
+            lightgrad.load(_zip(pkl))
+    two = io.BytesIO()
+    with zipfile.ZipFile(two, "w") as z:
+        z.writestr("a/data.pkl", _tensor_pkl())
+        z.writestr("b/data.pkl", _tensor_pkl())
+    with pytest.raises(CheckpointError, match="exactly one"):
+        lightgrad.load(io.BytesIO(two.getvalue()))
+
+
+# -- safetensors ----------------------------------------------------------------------------
+def test_safetensors_roundtrip(tmp_path):
+    stn = pytest.importorskip("safetensors.numpy")
+    tensors = {"w": lightgrad.randn(3, 2), "b": lightgrad.arange(4, dtype=lightgrad.int32),
+               "t": lightgrad.randn(2, 3).t(), "h": lightgrad.ones(2, dtype=lightgrad.float16)}
+    path = tmp_path / "m.safetensors"
+    save_safetensors(tensors, path)
+    raw = stn.load_file(str(path))
+    for k, t in tensors.items():
+        np.testing.assert_array_equal(raw[k], t.numpy())
+    back = load_safetensors(path)
+    for k, t in tensors.items():
+        assert back[k].dtype is t.dtype
+        np.testing.assert_array_equal(back[k].numpy(), t.numpy())
+    back["w"].numpy()[0, 0] = 1.0      # loaded tensors are writable
+    stn.save_file({"x": np.ones((2, 2), np.float64)}, str(tmp_path / "ext.safetensors"))
+    assert load_safetensors(tmp_path / "ext.safetensors")["x"].dtype is lightgrad.float64
+    with pytest.raises(TypeError, match="not a Tensor"):
+        save_safetensors({"x": 1}, tmp_path / "bad.safetensors")
