@@ -10,6 +10,7 @@ create_graph they are Tensors and rules run over lightgrad ops with grad mode on
 T), so the gradient is itself differentiable.
 """
 import heapq
+import sys
 import traceback
 import warnings
 
@@ -17,6 +18,19 @@ import numpy as np
 
 from . import grad_mode
 from .graph import AccumulateGrad, anomaly
+
+_ndarray = np.ndarray
+_getrefcount = sys.getrefcount
+
+
+def _sole_reference_count():
+    """What sys.getrefcount reports for an array held by one local variable only (the
+    interpreter's own references differ between Python versions, so measure it)."""
+    a = np.empty(1)
+    return _getrefcount(a)
+
+
+_SOLE = _sole_reference_count()
 
 NS = {}  # False -> the NumPy namespace, True -> the Tensor namespace; filled by ops._core
 wrap = None  # array -> Tensor without grad; set by _tensor
@@ -178,11 +192,19 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
                 if var is None:
                     continue
                 old = var._grad
-                if var._x is not None or create_graph or old is None or old._rg:
+                if var._x is not None or create_graph or old is not None and old._rg:
                     _run_node(node, g, ns, create_graph, retain_graph, target_set, captured,
                               accumulate, runs)
-                else:
+                elif old is not None:
                     old._data += g          # the steady state of a training loop
+                elif (type(g) is _ndarray and g.base is None and _getrefcount(g) == _SOLE
+                      and g.dtype == var._data.dtype and g.flags.c_contiguous):
+                    # nothing else holds this fresh gradient array: it becomes .grad as it
+                    # is, as torch steals the buffer (a training loop that sets .grad to None
+                    # each step saves a copy of every parameter's gradient)
+                    var._grad = wrap(g)
+                else:
+                    accumulate_into(var, g, False)
                 continue
             else:
                 out = _run_node(node, g, ns, create_graph, retain_graph, target_set,
