@@ -51,7 +51,7 @@ def main(epochs=15, batch_size=64, lr=0.05, seed=0, plot=None, progress=True):
     loss_fn = nn.CrossEntropyLoss()
     history = {"loss": [], "test_accuracy": []}
     start = time.perf_counter()
-    for epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
+    for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
         total = 0.0
         for xb, yb in loader:
             optimizer.zero_grad()

@@ -28,18 +28,18 @@ def test_calculate_gain_matches_torch(torch):
         assert init.calculate_gain("leaky_relu", p) == torch.nn.init.calculate_gain(
             "leaky_relu", p)
     for args in [("foo",), ("leaky_relu", "x"), ("leaky_relu", True)]:
-        assert _err(lambda: init.calculate_gain(*args)) == _err(
-            lambda: torch.nn.init.calculate_gain(*args))
+        assert _err(lambda a=args: init.calculate_gain(*a)) == _err(
+            lambda a=args: torch.nn.init.calculate_gain(*a))
 
 
 def test_errors_match_torch(torch):
-    def cases(mod, I):
-        return [lambda: I.xavier_uniform_(mod.zeros(3)),
-                lambda: I.kaiming_uniform_(mod.zeros(3, 2), mode="x"),
-                lambda: I.kaiming_normal_(mod.zeros(3)),
-                lambda: I.eye_(mod.zeros(3)),
-                lambda: I.orthogonal_(mod.zeros(3)),
-                lambda: I.dirac_(mod.zeros(3, 3))]
+    def cases(mod, ini):
+        return [lambda: ini.xavier_uniform_(mod.zeros(3)),
+                lambda: ini.kaiming_uniform_(mod.zeros(3, 2), mode="x"),
+                lambda: ini.kaiming_normal_(mod.zeros(3)),
+                lambda: ini.eye_(mod.zeros(3)),
+                lambda: ini.orthogonal_(mod.zeros(3)),
+                lambda: ini.dirac_(mod.zeros(3, 3))]
     for a, b in zip(cases(lg, init), cases(torch, torch.nn.init)):
         assert _err(a) == _err(b)
 

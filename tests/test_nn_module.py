@@ -117,7 +117,8 @@ def test_load_state_dict_reports(torch):
         dt = OrderedDict((k, v) for k, v in sd_t.items() if k not in drop)
         for k, v in extra.items():
             dl[k], dt[k] = lg.tensor(v), torch.tensor(v)
-        assert _err(lambda: lm.load_state_dict(dl)) == _err(lambda: tm.load_state_dict(dt))
+        assert _err(lambda a=dl: lm.load_state_dict(a)) == \
+            _err(lambda a=dt: tm.load_state_dict(a))
         rl, rt = lm.load_state_dict(dl, strict=False), tm.load_state_dict(dt, strict=False)
         assert repr(rl) == repr(rt)
         assert rl.missing_keys == rt.missing_keys and rl.unexpected_keys == rt.unexpected_keys

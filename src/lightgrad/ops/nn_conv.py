@@ -18,13 +18,49 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
-from ._core import NP, T, declare, node_class, ns_def, record
+from ._core import declare, node_class, ns_def, record
 
 __all__ = []
 
 
+def _tune_malloc():
+    """Keep freed array memory in the process instead of handing it back to the OS.
+
+    NOTE: glibc serves arrays above ~128 KiB with fresh mmap pages and trims the heap
+    eagerly; a conv training step allocates and frees a few such buffers per op, and every
+    one then costs hundreds of page faults (measured: ~40% of a digits-CNN step on a 2-core
+    VM). Raising the mmap and trim thresholds makes those buffers reuse warm heap memory.
+    Opt out with LIGHTGRAD_MALLOC_TUNING=0."""
+    import os
+    import sys
+    if os.environ.get("LIGHTGRAD_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith(
+            "linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-1, 64 << 20)    # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 16 << 20)    # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):   # not glibc: nothing to tune
+        pass
+
+
+_tune_malloc()
+
+
 def _rg(t):
     return isinstance(t, Tensor) and t._rg
+
+
+def _strided(a, shape, strides, writeable=False):
+    """A strided view of a; the ndarray constructor is ~10x cheaper than as_strided and
+    serves every contiguous (freshly padded) array."""
+    if a.flags.c_contiguous:
+        v = np.ndarray(shape, a.dtype, a, 0, strides)
+        if not writeable:
+            v.flags.writeable = False
+        return v
+    return as_strided(a, shape, strides, writeable=writeable)
 
 
 # -- array kernels -------------------------------------------------------------------------
@@ -54,8 +90,7 @@ def _cols(x, p, kh, kw, Ho, Wo):
     xp = _pad_arr(x, pads)
     N, C = xp.shape[:2]
     s0, s1, s2, s3 = xp.strides
-    win = as_strided(xp, (C, kh, kw, N, Ho, Wo),
-                     (s1, s2 * dh, s3 * dw, s0, s2 * sh, s3 * sw), writeable=False)
+    win = _strided(xp, (C, kh, kw, N, Ho, Wo), (s1, s2 * dh, s3 * dw, s0, s2 * sh, s3 * sw))
     return win.reshape(C * kh * kw, N * Ho * Wo)
 
 
@@ -87,20 +122,19 @@ def _nhwc_cols(xp, G, kh, kw, s, d, Ho, Wo):
     N, C = xp.shape[0], xp.shape[3]
     Cg = C // G
     s0, s1, s2, s3 = xp.strides
-    v = as_strided(xp, (G, N, Ho, Wo, kh, kw, Cg),
-                   (Cg * s3, s0, s1 * s[0], s2 * s[1], s1 * d[0], s2 * d[1], s3),
-                   writeable=False)
+    v = _strided(xp, (G, N, Ho, Wo, kh, kw, Cg),
+                 (Cg * s3, s0, s1 * s[0], s2 * s[1], s1 * d[0], s2 * d[1], s3))
     return v.reshape(G, N * Ho * Wo, kh * kw * Cg)
 
 
 def _w_mat(w, G):
-    """w (O, C/G, kh, kw) -> (G, kh*kw*C/G, O/G), rows ordered as the columns."""
-    O, Cg, kh, kw = w.shape
-    return w.reshape(G, O // G, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(G, -1, O // G)
+    """w (Co, C/G, kh, kw) -> (G, kh*kw*C/G, Co/G), rows ordered as the columns."""
+    Co, Cg, kh, kw = w.shape
+    return w.reshape(G, Co // G, Cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(G, -1, Co // G)
 
 
 def _to_nchw(y, G, N, Ho, Wo):
-    """(G, N*Ho*Wo, O/G) -> contiguous (N, O, Ho, Wo)."""
+    """(G, N*Ho*Wo, Co/G) -> contiguous (N, Co, Ho, Wo)."""
     Og = y.shape[2]
     if G == 1:
         return np.ascontiguousarray(y[0].reshape(N, Ho, Wo, Og).transpose(0, 3, 1, 2))
@@ -109,12 +143,12 @@ def _to_nchw(y, G, N, Ho, Wo):
 
 
 def _rows(g, G):
-    """g (N, O, Ho, Wo) -> (G, N*Ho*Wo, O/G)."""
-    N, O, Ho, Wo = g.shape
+    """g (N, Co, Ho, Wo) -> (G, N*Ho*Wo, Co/G)."""
+    N, Co, Ho, Wo = g.shape
     if G == 1:
-        return np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(1, -1, O)
-    return np.ascontiguousarray(g.reshape(N, G, O // G, Ho, Wo).transpose(1, 0, 3, 4, 2)
-                                ).reshape(G, -1, O // G)
+        return np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(1, -1, Co)
+    return np.ascontiguousarray(g.reshape(N, G, Co // G, Ho, Wo).transpose(1, 0, 3, 4, 2)
+                                ).reshape(G, -1, Co // G)
 
 
 def _gemm(a, b):
@@ -135,7 +169,7 @@ def _conv_core(xp, w, G, s, d, Ho, Wo, b=None, keep=None):
 
 
 def conv_np(x, w, p, b=None, keep=None):
-    """F(x, w): the convolution of x (N, C, [H,] W) with w (O, C/groups, [kh,] kw).
+    """F(x, w): the convolution of x (N, C, [H,] W) with w (Co, C/groups, [kh,] kw).
     With a list `keep`, the im2col columns are appended to it (for the weight gradient)."""
     sq = x.ndim == 3
     x, w = _as4(x), _as4(w)
@@ -147,8 +181,24 @@ def conv_np(x, w, p, b=None, keep=None):
             f"Calculated padded input size per channel: ({H + a0 + a1} x {W + b0 + b1}). "
             f"Kernel size: ({dh * (kh - 1) + 1} x {dw * (kw - 1) + 1}). Kernel size can't be "
             "greater than actual input size")
-    y = _conv_core(_nhwc_padded(x, p[1]), w, p[3], p[0], p[2], Ho, Wo, b, keep)
+    if _nchw_ok(C // p[3], p[3], kw, Wo, p[0], p[2]):
+        Co = w.shape[0]
+        col = _cols(x, p, kh, kw, Ho, Wo)
+        if keep is not None:
+            keep.append(col)
+        y = w.reshape(Co, -1) @ col
+        if b is not None:
+            y += b.reshape(Co, 1)
+        y = np.ascontiguousarray(y.reshape(Co, N, Ho, Wo).transpose(1, 0, 2, 3))
+    else:
+        y = _conv_core(_nhwc_padded(x, p[1]), w, p[3], p[0], p[2], Ho, Wo, b, keep)
     return y[:, :, 0] if sq else y
+
+
+def _nchw_ok(Cg, G, kw, Wo, s, d):
+    """Whether channels-first im2col copies longer contiguous runs (output rows) than
+    channels-last does (kernel rows times channels): few channels, wide maps."""
+    return G == 1 and (Wo if s[1] == 1 else 1) > (kw * Cg if d[1] == 1 else Cg)
 
 
 def conv_bw_np(x, g, p, wshape, col=None):
@@ -160,16 +210,18 @@ def conv_bw_np(x, g, p, wshape, col=None):
     ws = tuple(wshape)
     if sq:
         ws = ws[:2] + (1,) + ws[2:]
-    O, Cg, kh, kw = ws
+    Co, Cg, kh, kw = ws
     Ho, Wo = g.shape[-2:]
+    if _nchw_ok(Cg, G, kw, Wo, p[0], p[2]):
+        if col is None:
+            col = _cols(_as4(x), p, kh, kw, Ho, Wo)
+        rows = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(Co, -1)
+        return (rows @ col.T).reshape(wshape)
     if col is None:
         col = _nhwc_cols(_nhwc_padded(_as4(x), p[1]), G, kh, kw, p[0], p[2], Ho, Wo)
     rows = _rows(g, G)
-    if G == 1:
-        gw = (col[0].T @ rows[0])[None]
-    else:
-        gw = np.matmul(col.transpose(0, 2, 1), rows)
-    gw = gw.reshape(G, kh, kw, Cg, O // G).transpose(0, 4, 3, 1, 2)
+    gw = _gemm(col.transpose(0, 2, 1), rows)
+    gw = gw.reshape(G, kh, kw, Cg, Co // G).transpose(0, 4, 3, 1, 2)
     return np.ascontiguousarray(gw).reshape(wshape)
 
 
@@ -183,8 +235,8 @@ def conv_bi_np(g, w, p, xshape):
     if sq:
         xs = xs[:2] + (1,) + xs[2:]
     N, C, H, W = xs
-    O, Cg, kh, kw = w.shape
-    Og = O // G
+    Co, Cg, kh, kw = w.shape
+    Og = Co // G
     Ho, Wo = g.shape[-2:]
     eh, ew = dh * (kh - 1), dw * (kw - 1)
     # the rows/cols of x that no window reaches (strided convolutions) get zero gradient
@@ -422,64 +474,91 @@ def pool_out_size(n, k, s, lo, d, ceil):
     return o
 
 
-def _pool_windows(x, k, s, p, d, outs, value):
-    """(M, Ho, Wo, kh*kw) copy of the pooling windows of x (M, H, W), padded with value."""
-    M, H, W = x.shape
+def _pool_pads(H, W, k, s, p, d, outs):
+    """Padding of x (.., H, W) so that every window (ceil_mode included) lies inside."""
     Ho, Wo = outs
     need_h = (Ho - 1) * s[0] + d[0] * (k[0] - 1) + 1
     need_w = (Wo - 1) * s[1] + d[1] * (k[1] - 1) + 1
-    pads = ((p[0], max(0, need_h - H - p[0])), (p[1], max(0, need_w - W - p[1])))
-    xp = _pad_arr(x, pads, value)
+    return ((p[0], max(0, need_h - H - p[0])), (p[1], max(0, need_w - W - p[1])))
+
+
+def _win_view(xp, k, s, d, outs, writeable=False):
+    """(kh, kw, M, Ho, Wo) view of the windows of xp (M, Hp, Wp)."""
     s0, s1, s2 = xp.strides
-    win = as_strided(xp, (M, Ho, Wo, k[0], k[1]),
-                     (s0, s1 * s[0], s2 * s[1], s1 * d[0], s2 * d[1]), writeable=False)
-    return win.reshape(M, Ho, Wo, k[0] * k[1])
+    return _strided(xp, (k[0], k[1], xp.shape[0]) + tuple(outs),
+                    (s1 * d[0], s2 * d[1], s0, s1 * s[0], s2 * s[1]), writeable)
 
 
 def maxpool_np(x, k, s, p, d, outs):
-    """Values and flat (H*W) indices of the max over each window of x (M, H, W)."""
+    """Max over each window of x (M, H, W), and the kernel position of the (first) max."""
     M, H, W = x.shape
-    Ho, Wo = outs
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    need_h = (Ho - 1) * s[0] + d[0] * (k[0] - 1) + 1
-    need_w = (Wo - 1) * s[1] + d[1] * (k[1] - 1) + 1
-    xp = _pad_arr(x, ((p[0], max(0, need_h - H - p[0])), (p[1], max(0, need_w - W - p[1]))),
-                  fill)
-    s0, s1, s2 = xp.strides
-    # kernel position first: the max is then a few elementwise passes, not a short-axis argmax
-    win = as_strided(xp, (k[0], k[1], M, Ho, Wo),
-                     (s1 * d[0], s2 * d[1], s0, s1 * s[0], s2 * s[1]), writeable=False)
-    win = win.reshape(k[0] * k[1], M, Ho, Wo)
-    m = win[0].copy()
-    am = np.zeros(m.shape, np.int64)
-    for i in range(1, win.shape[0]):
-        v = win[i]
-        up = (v > m) | (v != v)         # NOTE: NaN wins, as in torch
-        np.copyto(m, v, where=up)
-        am[up] = i
+    xp = _pad_arr(x, _pool_pads(H, W, k, s, p, d, outs), fill)
+    # kernel position first, so the max and argmax are a few passes over long rows
+    win = _win_view(xp, k, s, d, outs).reshape((k[0] * k[1], M) + tuple(outs))
+    K = win.shape[0]
+    m = win.max(0)
+    am = np.full(m.shape, K - 1, np.int8 if K <= 127 else np.int64)   # small: faster passes
+    nan = x.dtype.kind == "f" and np.isnan(m).any()
+    for i in range(K - 2, -1, -1):
+        hit = win[i] == m
+        if nan:                          # NOTE: NaN wins (the first NaN), as in torch
+            hit |= win[i] != win[i]
+        am = np.where(hit, i, am)
+    return m, am
+
+
+def flat_indices(am, H, W, k, s, p, d):
+    """Kernel positions -> flat (H*W) input indices, as torch's return_indices gives."""
+    Ho, Wo = am.shape[-2:]
+    am = am.astype(np.int64)
     rows = (np.arange(Ho) * s[0] - p[0])[:, None] + (am // k[1]) * d[0]
     cols = (np.arange(Wo) * s[1] - p[1])[None, :] + (am % k[1]) * d[1]
-    return m, rows * W + cols
+    return rows * W + cols
 
 
-def _maxpool_bwd_np(g, idx, shape, overlap):
-    """Scatter-add g (lead, Ho, Wo) into zeros of `shape` (lead, H, W) at the flat indices."""
-    M = int(np.prod(shape[:-2], dtype=np.int64))
-    HW = shape[-2] * shape[-1]
-    flat = (idx.reshape(M, -1) + (np.arange(M) * HW)[:, None]).ravel()
-    if not overlap:                     # windows never share an input: plain assignment
-        out = np.zeros(M * HW, g.dtype)
-        out[flat] = g.ravel()
-    else:
-        out = np.bincount(flat, weights=g.ravel(), minlength=M * HW).astype(g.dtype)
-    return out.reshape(shape)
+def _maxpool_bwd_np(g, am, geom):
+    """The gradient of the max: g routed to each window's argmax (col2im over positions)."""
+    shape, k, s, p, d, overlap = geom
+    H, W = shape[-2:]
+    outs = g.shape[-2:]
+    M = am.size // (outs[0] * outs[1])
+    am = am.reshape((M,) + tuple(outs))
+    g = g.reshape(am.shape)
+    pads = _pool_pads(H, W, k, s, p, d, outs)
+    if not (any(pads[0]) or any(pads[1])):
+        # every window lies inside x: scatter by flat index (one pass, no strided writes)
+        Ho, Wo = outs
+        off = ((np.arange(k[0]) * (d[0] * W))[:, None] + np.arange(k[1]) * d[1]).ravel()
+        base = (np.arange(Ho) * (s[0] * W))[:, None] + np.arange(Wo) * s[1]
+        flat = (off[am] + base + (np.arange(M) * (H * W))[:, None, None]).ravel()
+        if overlap:
+            out = np.bincount(flat, weights=g.ravel(), minlength=M * H * W).astype(g.dtype)
+        else:
+            out = np.zeros(M * H * W, g.dtype)
+            out[flat] = g.ravel()
+        return out.reshape(shape)
+    xp = np.zeros((M, H + pads[0][0] + pads[0][1], W + pads[1][0] + pads[1][1]), g.dtype)
+    view = _win_view(xp, k, s, d, outs, writeable=True)
+    zero = np.zeros((), g.dtype)
+    for i in range(k[0]):
+        for j in range(k[1]):
+            gi = np.where(am == i * k[1] + j, g, zero)
+            if overlap:
+                view[i, j] += gi
+            else:                      # windows never share an input: plain writes
+                view[i, j] = gi
+    out = xp[:, p[0]:p[0] + H, p[1]:p[1] + W]
+    return np.ascontiguousarray(out).reshape(shape)
 
 
-def _maxpool_bwd_t(g, idx, shape, overlap):
+def _maxpool_bwd_t(g, am, geom):
     from .._creation import zeros
-    M = int(np.prod(shape[:-2], dtype=np.int64))
-    HW = shape[-2] * shape[-1]
-    z = zeros((M, HW), dtype=g.dtype)
+    shape, k, s, p, d, _ = geom
+    H, W = shape[-2:]
+    idx = flat_indices(am, H, W, k, s, p, d)
+    M = idx.size // (idx.shape[-1] * idx.shape[-2])
+    z = zeros((M, H * W), dtype=g.dtype)
     out = z.scatter_add(1, _make(idx.reshape(M, -1)), g.reshape(M, -1))
     return out.reshape(shape)
 
@@ -488,29 +567,37 @@ ns_def("maxpool_bwd", _maxpool_bwd_np, _maxpool_bwd_t)
 # the gradient of the scatter is the gather of the incoming gradient at the same indices
 MaxPool2DBackward = node_class(
     "MaxPool2DWithIndicesBackward0",
-    lambda ns, g, m: (ns.maxpool_bwd(g, m[0], m[1], m[2]),), meta=("indices", "shape",
-                                                                   "overlap"))
+    lambda ns, g, m: (ns.maxpool_bwd(g, m[0], m[1]),), meta=("positions", "geometry"))
 
 
-def max_pool2d_op(x, k, s, p, d, ceil, name="MaxPool2DWithIndicesBackward0"):
+def max_pool2d_op(x, k, s, p, d, ceil):
     """(values, indices) of 2-d max pooling over the last two dims of x."""
-    shape = x.shape
+    shape = tuple(x.shape)
     H, W = shape[-2:]
     outs = (pool_out_size(H, k[0], s[0], p[0], d[0], ceil),
             pool_out_size(W, k[1], s[1], p[1], d[1], ceil))
-    xd = x._data.reshape(-1, H, W)
-    vals, idx = maxpool_np(xd, k, s, p, d, outs)
-    lead = tuple(shape[:-2])
+    vals, am = maxpool_np(x._data.reshape(-1, H, W), k, s, p, d, outs)
+    lead = shape[:-2]
     vals = vals.reshape(lead + outs)
-    idx = idx.reshape(lead + outs)
+    am = am.reshape(lead + outs)
+    idx = _LazyIndices(am, H, W, k, s, p, d)
     if _state.grad_enabled and x._rg:
         overlap = s[0] < d[0] * (k[0] - 1) + 1 or s[1] < d[1] * (k[1] - 1) + 1
-        cls = MaxPool2DBackward if name == MaxPool2DBackward.__name__ else node_class(
-            name, MaxPool2DBackward._rule, meta=MaxPool2DBackward._meta_names)
-        out = record(vals, cls, (x,), meta=(idx, tuple(shape), overlap))
+        out = record(vals, MaxPool2DBackward, (x,), meta=(am, (shape, k, s, p, d, overlap)))
     else:
         out = _make(vals)
-    return out, _make(idx)
+    return out, idx
+
+
+class _LazyIndices:
+    """The indices output, computed only when asked for (max_pool2d rarely returns them)."""
+    __slots__ = ("args",)
+
+    def __init__(self, *args):
+        self.args = args
+
+    def tensor(self):
+        return _make(flat_indices(*self.args))
 
 
 declare("max_pool1d max_pool2d", "MaxPool2DWithIndicesBackward0")
@@ -530,8 +617,10 @@ def _avgpool_np(x, args):
     k, s, p, outs, div, shape = args
     H, W = x.shape[-2:]
     lead = x.shape[:-2]
-    win = _pool_windows(x.reshape(-1, H, W), k, s, p, (1, 1), outs, 0)
-    y = win.sum(-1) / div
+    x3 = x.reshape(-1, H, W)
+    xp = _pad_arr(x3, _pool_pads(H, W, k, s, p, (1, 1), outs))
+    win = _win_view(xp, k, s, (1, 1), outs)
+    y = win.reshape((k[0] * k[1], x3.shape[0]) + tuple(outs)).sum(0) / div
     return y.astype(x.dtype, copy=False).reshape(lead + tuple(outs))
 
 
@@ -600,10 +689,30 @@ def adaptive_max_pool2d_op(x, outs):
     lead = tuple(shape[:-2])
     vals, idx = vals.reshape(lead + outs), idx.reshape(lead + outs)
     if _state.grad_enabled and x._rg:
-        cls = node_class("AdaptiveMaxPool2DBackward0", MaxPool2DBackward._rule,
-                         meta=MaxPool2DBackward._meta_names)
-        return record(vals, cls, (x,), meta=(idx, tuple(shape), True)), _make(idx)
+        return record(vals, AdaptiveMaxPool2DBackward0, (x,), meta=(idx, tuple(shape))), \
+            _make(idx)
     return _make(vals), _make(idx)
+
+
+def _np_scatter_flat(g, idx, shape):
+    M = idx.size // (idx.shape[-1] * idx.shape[-2])
+    HW = shape[-2] * shape[-1]
+    flat = (idx.reshape(M, -1) + (np.arange(M) * HW)[:, None]).ravel()
+    out = np.bincount(flat, weights=g.ravel(), minlength=M * HW).astype(g.dtype)
+    return out.reshape(shape)
+
+
+def _t_scatter_flat(g, idx, shape):
+    from .._creation import zeros
+    M = idx.size // (idx.shape[-1] * idx.shape[-2])
+    z = zeros((M, shape[-2] * shape[-1]), dtype=g.dtype)
+    return z.scatter_add(1, _make(idx.reshape(M, -1)), g.reshape(M, -1)).reshape(shape)
+
+
+ns_def("scatter_flat", _np_scatter_flat, _t_scatter_flat)
+AdaptiveMaxPool2DBackward0 = node_class(
+    "AdaptiveMaxPool2DBackward0", lambda ns, g, m: (ns.scatter_flat(g, m[0], m[1]),),
+    meta=("indices", "shape"))
 
 
 declare("adaptive_max_pool2d", "AdaptiveMaxPool2DBackward0")

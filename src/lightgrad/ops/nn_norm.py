@@ -8,7 +8,6 @@ gradients of gradients flow through the statistics too.
 """
 import numpy as np
 
-from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
 from ._core import declare, node_class, ns_def, record
@@ -209,7 +208,6 @@ def group_norm_op(x, G, weight, bias, eps):
             raise RuntimeError(f"Expected {what} to be a vector of size equal to the number "
                                f"of channels in input, but got {what} of shape "
                                f"{list(t.shape)} and input of shape {list(x.shape)}")
-    shape = tuple(x.shape)
     pshape = (1, C) + (1,) * (x.ndim - 2)
     paxes = (0,) + tuple(range(2, x.ndim))
     return _finish(_normalize(x, weight, bias, (N, G, -1), (2,), pshape, paxes, eps,

@@ -5,10 +5,9 @@ parses torch's arguments and checks them with torch's error texts.
 """
 import math
 import numbers
+import warnings
 
-import numpy as np
 
-from ..._tensor import Tensor
 from ...ops import nn_conv as _c
 from ...ops import nn_norm as _n
 
@@ -55,6 +54,10 @@ def _conv_params(x, w, stride, padding, dilation, groups, nd):
                 total = di * (ki - 1)
                 pads.append((total // 2, total - total // 2))
             pads = tuple(pads)
+            if any(lo != hi for lo, hi in pads):
+                warnings.warn("Using padding='same' with even kernel lengths and odd dilation "
+                              "may require a zero-padded copy of the input be created",
+                              UserWarning, stacklevel=4)
         else:
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
@@ -67,7 +70,17 @@ def _conv_params(x, w, stride, padding, dilation, groups, nd):
     return (s, pads, d, groups)
 
 
+def _check_dtypes(x, w, bias):
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"expected scalar type {x.dtype._legacy} but found "
+                           f"{w.dtype._legacy}")
+    if bias is not None and bias.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({x.dtype._legacy.lower()}) and bias type "
+                           f"({bias.dtype._legacy.lower()}) should be the same")
+
+
 def _check_channels(x, w, bias, groups, batched):
+    _check_dtypes(x, w, bias)
     C = x.shape[1] if batched else x.shape[0]
     if C != w.shape[1] * groups:
         xs = list(x.shape) if batched else [1] + list(x.shape)
@@ -102,6 +115,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def _conv_t(name, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
     unbatched = _conv_checks(name, input, weight, bias, groups, nd)
     x = input.unsqueeze(0) if unbatched else input
+    _check_dtypes(x, weight, bias)
     if x.shape[1] != weight.shape[0]:
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
                            f"input{list(x.shape)} to have {weight.shape[0]} channels, but got "
@@ -179,16 +193,21 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
                             ceil_mode=False, return_indices=False):
     k, s, p, d = _pool_args(kernel_size, stride, padding, dilation, 2)
     if input.ndim not in (3, 4):
-        raise RuntimeError(f"non-empty 3D or 4D (batch mode) tensor expected for input")
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     _pool2d_out(input, k, s, p, d, ceil_mode)
-    return _c.max_pool2d_op(input, k, s, p, d, ceil_mode)
+    out, idx = _c.max_pool2d_op(input, k, s, p, d, ceil_mode)
+    return out, idx.tensor()
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """2-d max pooling; with return_indices also the flat (H*W) argmax positions."""
-    out, idx = max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
-    return (out, idx) if return_indices else out
+    k, s, p, d = _pool_args(kernel_size, stride, padding, dilation, 2)
+    if input.ndim not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    _pool2d_out(input, k, s, p, d, ceil_mode)
+    out, idx = _c.max_pool2d_op(input, k, s, p, d, ceil_mode)
+    return (out, idx.tensor()) if return_indices else out
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
@@ -198,8 +217,9 @@ def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation
         raise RuntimeError(f"max_pool1d() Expected 2D or 3D input tensor, but got "
                            f"{list(input.shape)}")
     x = input.unsqueeze(-2)
+    _pool2d_out(x, (1,) + k, (1,) + s, (0,) + p, (1,) + d, ceil_mode)
     out, idx = _c.max_pool2d_op(x, (1,) + k, (1,) + s, (0,) + p, (1,) + d, ceil_mode)
-    return out.squeeze(-2), idx.squeeze(-2)
+    return out.squeeze(-2), idx.tensor().squeeze(-2)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -424,6 +444,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
     """Deprecated alias of interpolate."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
@@ -449,7 +471,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if CK % (k[0] * k[1]):
         raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the "
                            f"product of kernel_size, but got input.size(1)={CK} and "
-                           f"kernel_size={k}")
+                           f"kernel_size={k}.")
     blocks = [(n + 2 * pi - di * (ki - 1) - 1) // si + 1
               for n, ki, di, (pi, _), si in zip(size, k, d, p, s)]
     L = blocks[0] * blocks[1]
@@ -457,7 +479,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(f"Given output_size={size}, kernel_size={k}, dilation={d}, "
                            f"padding={tuple(v for v, _ in p)}, stride={s}, expected size of "
                            f"input's dimension 2 to match the calculated number of sliding "
-                           f"blocks {blocks[0]} * {blocks[1]} = {L}, but got input.size(2)={input.shape[-1]}.")
+                           f"blocks {blocks[0]} * {blocks[1]} = {L}, but got "
+                           f"input.size(2)={input.shape[-1]}.")
     return _c.UNFOLD.a(input, (k, d, p, s, size))
 
 
