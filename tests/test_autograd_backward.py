@@ -225,3 +225,13 @@ def test_grad_of_leaf_dtype_after_float64_grad_output(m):
     x = m.tensor([1., 2.], requires_grad=True)
     g, = m.autograd.grad(x * 2, x, m.ones(2, dtype=m.float64))
     assert g.dtype == m.float32
+
+
+def test_grads_batched_is_refused_not_ignored():
+    x = lightgrad.ones(2, requires_grad=True)
+    try:
+        lightgrad.autograd.grad(x.sum(), x, lightgrad.ones(3), is_grads_batched=True)
+    except NotImplementedError as e:
+        assert "is_grads_batched" in str(e)
+    else:
+        raise AssertionError("is_grads_batched=True was silently ignored")

@@ -29,7 +29,7 @@ from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enab
 __version__ = "0.1.0"
 
 # nn, optim, utils and checkpoints load on first use, so `import lightgrad` stays fast
-_LAZY_MODULES = ("nn", "optim", "utils")
+_LAZY_MODULES = ("nn", "optim", "utils", "distributed", "func", "viz")
 _LAZY_NAMES = {"save": "serialization", "load": "serialization"}
 
 

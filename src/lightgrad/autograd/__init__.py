@@ -120,6 +120,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     inputs = _as_tuple(inputs)
     if len(inputs) == 0:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if is_grads_batched:
+        # NOTE: batched (vmapped) backward passes come with the functional-transform work
+        raise NotImplementedError("autograd.grad(..., is_grads_batched=True) is not "
+                                  "implemented in lightgrad yet")
     if allow_unused is None:
         allow_unused = materialize_grads
     if not allow_unused and materialize_grads:
@@ -162,3 +166,6 @@ def Variable(data, requires_grad=False, volatile=False):
     t = data.detach()
     t.requires_grad = requires_grad
     return t
+
+
+from . import functional  # noqa: E402,F401  (last: it builds on grad() above)

@@ -1,0 +1,479 @@
+"""torch.func: composable function transforms (grad, vjp, jacrev, hessian) and
+functional_call.
+
+The transforms run on the ordinary reverse-mode engine. Each call differentiates fresh
+copies of the chosen arguments; a result keeps a graph only when it depends on tensors from
+outside the call (an enclosing transform, or a tensor that requires grad), so transforms
+nest: `grad(grad(f))`, `jacrev(jacrev(f))` (which is `hessian`).
+
+Not yet here: vmap, jvp, jacfwd and linearize (they need batching rules and forward mode).
+
+>>> import lightgrad as torch
+>>> from lightgrad.func import grad
+>>> grad(lambda x: (x ** 3).sum())(torch.tensor([1., 2.]))
+tensor([ 3., 12.])
+"""
+import collections
+
+import lightgrad as _lg
+from .autograd import grad_mode
+from .autograd.graph import AccumulateGrad, _seq
+
+__all__ = ["grad", "grad_and_value", "hessian", "jacrev", "vjp", "functional_call"]
+
+
+# -- pytrees: tuples, lists, dicts and namedtuples of leaves ------------------------------
+
+class _Spec:
+    """The shape of a pytree: kind ('*' for a leaf), the node's key data and children."""
+    __slots__ = ("kind", "keys", "children", "n")
+
+    def __init__(self, kind, keys=None, children=()):
+        self.kind, self.keys, self.children = kind, keys, tuple(children)
+        self.n = 1 if kind == "*" else sum(c.n for c in self.children)
+
+    def __eq__(self, other):
+        return (isinstance(other, _Spec) and self.kind == other.kind
+                and self.keys == other.keys and self.children == other.children)
+
+    def __str__(self):
+        kids = [str(c) for c in self.children]
+        if self.kind == "*":
+            return "*"
+        if self.kind is tuple:
+            return "(" + ", ".join(kids) + ("," if len(kids) == 1 else "") + ")"
+        if self.kind is list:
+            return "[" + ", ".join(kids) + "]"
+        if self.kind in (dict, collections.OrderedDict):
+            return "{" + ", ".join(f"{k!r}: {c}" for k, c in zip(self.keys, kids)) + "}"
+        return self.kind.__name__ + "(" + ", ".join(
+            f"{k}={c}" for k, c in zip(self.kind._fields, kids)) + ")"
+
+
+_LEAF = _Spec("*")
+
+
+def tree_flatten(tree):
+    """(leaves, spec); containers are tuples, lists, dicts and namedtuples."""
+    leaves = []
+
+    def walk(node):
+        t = type(node)
+        if t is tuple or t is list:
+            return _Spec(t, None, [walk(c) for c in node])
+        if t is dict or t is collections.OrderedDict:
+            keys = tuple(node)
+            return _Spec(t, keys, [walk(node[k]) for k in keys])
+        if isinstance(node, tuple) and hasattr(t, "_fields"):
+            return _Spec(t, None, [walk(c) for c in node])
+        leaves.append(node)
+        return _LEAF
+    return leaves, walk(tree)
+
+
+def tree_unflatten(leaves, spec):
+    it = iter(leaves)
+
+    def build(s):
+        if s.kind == "*":
+            return next(it)
+        kids = [build(c) for c in s.children]
+        if s.kind is tuple or s.kind is list:
+            return s.kind(kids)
+        if s.kind is dict or s.kind is collections.OrderedDict:
+            return s.kind(zip(s.keys, kids))
+        return s.kind(*kids)
+    return build(spec)
+
+
+# -- shared machinery --------------------------------------------------------------------
+
+def _check_argnums(argnums, nargs):
+    if isinstance(argnums, int) and not isinstance(argnums, bool):
+        nums = (argnums,)
+    elif isinstance(argnums, tuple) and all(isinstance(a, int) for a in argnums):
+        if not argnums:
+            raise RuntimeError("argnums must be non-empty")
+        nums = argnums
+    else:
+        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise RuntimeError(f"Got argnum={a}, but only {nargs} positional inputs")
+    norm = tuple(a % nargs for a in nums)
+    if len(set(norm)) != len(norm):
+        raise RuntimeError(f"argnums elements must be unique, got {norm}")
+    return norm
+
+
+class _Scope:
+    """One transform call: fresh leaves for the differentiated inputs, and the means to tell
+    which results depend on tensors from outside the call."""
+
+    def __init__(self):
+        self.start = next(_seq)
+        self.inner = set()
+        self.keep = []   # holds the fresh leaves, so that their ids stay theirs
+
+    def fresh(self, t):
+        if not isinstance(t, _lg.Tensor):
+            raise ValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
+        # an input on an outer graph stays tied to it, so an enclosing transform sees through
+        new = t.view_as(t) if t.requires_grad else t.detach().requires_grad_()
+        if new.grad_fn is None:
+            self.inner.add(id(new))
+        self.keep.append(new)
+        return new
+
+    def reaches_outside(self, tensors):
+        """Whether any of `tensors` depends on a tensor that requires grad and was not made
+        by this call (an outer transform's input, a parameter, ...)."""
+        seen = set()
+        todo = []
+        for t in tensors:
+            if t is None or not t.requires_grad:
+                continue
+            if t.grad_fn is None:
+                if id(t) not in self.inner:
+                    return True
+                continue
+            todo.append(t.grad_fn)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, AccumulateGrad):
+                var = node.variable
+                if var is not None and id(var) not in self.inner:
+                    return True
+                continue
+            if getattr(node, "_seq", self.start) < self.start:
+                return True
+            for nxt, _ in node.next_functions:
+                if nxt is not None and id(nxt) not in seen:
+                    seen.add(id(nxt))
+                    todo.append(nxt)
+        return False
+
+    def escape(self, t):
+        """A result as the caller sees it: detached unless it depends on outer tensors."""
+        if t is None or not isinstance(t, _lg.Tensor) or not t.requires_grad:
+            return t
+        return t if self.reaches_outside((t,)) else t.detach()
+
+
+def _grads(scope, outputs, leaves, cotangents=None, create_graph=None, retain_graph=None):
+    """d outputs / d leaves against cotangents, zeros where unreached; the graph of the
+    gradient is built only when it can matter to an enclosing computation."""
+    pairs = [(o, c) for o, c in zip(outputs, cotangents or (None,) * len(outputs))
+             if o.requires_grad]
+    if create_graph is None:
+        create_graph = (scope.reaches_outside(o for o, _ in pairs)
+                        or any(c is not None and c.requires_grad for _, c in pairs))
+    if pairs:
+        gs = _lg.autograd.grad(tuple(o for o, _ in pairs), tuple(leaves),
+                               tuple(c for _, c in pairs), retain_graph=retain_graph,
+                               create_graph=create_graph, allow_unused=True)
+    else:
+        gs = (None,) * len(leaves)
+    return [_lg.zeros_like(x) if g is None else g for g, x in zip(gs, leaves)]
+
+
+def _split_aux(out, has_aux, who):
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise RuntimeError(f"{who}: output of function f should be a tuple: (output, aux) "
+                           "if has_aux is True")
+    return out
+
+
+def _escape_aux(scope, aux):
+    leaves, spec = tree_flatten(aux)
+    for a in leaves:
+        if not isinstance(a, _lg.Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(a)}")
+    return tree_unflatten([scope.escape(a) for a in leaves], spec)
+
+
+def _fresh_args(scope, args, nums):
+    """args with args[i], i in nums, replaced by fresh copies; and per i its leaves/spec."""
+    args = list(args)
+    parts = []
+    for i in nums:
+        leaves, spec = tree_flatten(args[i])
+        new = [scope.fresh(x) for x in leaves]
+        args[i] = tree_unflatten(new, spec)
+        parts.append((new, spec))
+    return args, parts
+
+
+def _regroup(flat, parts, argnums):
+    """Flat per-leaf results back into the structure of the differentiated arguments."""
+    out, k = [], 0
+    for leaves, spec in parts:
+        out.append(tree_unflatten(flat[k:k + len(leaves)], spec))
+        k += len(leaves)
+    return out[0] if isinstance(argnums, int) else tuple(out)
+
+
+# -- grad --------------------------------------------------------------------------------
+
+def grad_and_value(func, argnums=0, has_aux=False):
+    """Like `grad`, but the new function returns (gradient, value), or
+    (gradient, (value, aux)) with has_aux.
+
+    >>> grad_and_value(lambda x: (x ** 2).sum())(torch.tensor([1., 2.]))
+    (tensor([2., 4.]), tensor(5.))
+    """
+    who = "grad_and_value(f)(*args)"
+
+    def wrapper(*args, **kwargs):
+        nums = _check_argnums(argnums, len(args))
+        scope = _Scope()
+        # NOTE: a transform ignores an enclosing no_grad: the gradient is what was asked for
+        with grad_mode.enable_grad():
+            args, parts = _fresh_args(scope, args, nums)
+            out, aux = _split_aux(func(*args, **kwargs), has_aux, who)
+            if not isinstance(out, _lg.Tensor):
+                raise RuntimeError(f"{who}: Expected f(*args) to return a Tensor, got "
+                                   f"{type(out)}")
+            if out.dim() != 0:
+                raise RuntimeError(f"{who}: Expected f(*args) to return a scalar Tensor, got "
+                                   f"tensor with {out.dim()} dims. Maybe you wanted to use the "
+                                   "vjp or jacrev APIs instead?")
+            leaves = [x for ls, _ in parts for x in ls]
+            gs = _grads(scope, (out,), leaves)
+        g = _regroup([scope.escape(x) for x in gs], parts, argnums)
+        value = scope.escape(out)
+        if has_aux:
+            return g, (value, _escape_aux(scope, aux))
+        return g, value
+    return wrapper
+
+
+def grad(func, argnums=0, has_aux=False):
+    """The gradient of a scalar function with respect to its argument(s) `argnums`; each
+    argument may be a Tensor or a pytree (dict, tuple, list) of Tensors.
+
+    With has_aux, func returns (output, aux) and the new function returns (gradient, aux).
+
+    >>> grad(lambda p, x: (p["w"] * x).sum())({"w": torch.ones(2)}, torch.tensor([3., 4.]))
+    {'w': tensor([3., 4.])}
+    """
+    gv = grad_and_value(func, argnums, has_aux)
+
+    def wrapper(*args, **kwargs):
+        g, value = gv(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+    return wrapper
+
+
+# -- vjp ---------------------------------------------------------------------------------
+
+def vjp(func, *primals, has_aux=False):
+    """Return (func(*primals), vjp_fn), plus aux with has_aux. vjp_fn(cotangents), with
+    cotangents shaped like the output, returns a tuple with one v^T J per primal.
+
+    >>> out, vjp_fn = vjp(lambda x: x ** 2, torch.tensor([1., 2.]))
+    >>> vjp_fn(torch.ones(2))
+    (tensor([2., 4.]),)
+    """
+    who = "vjp(f, *primals)"
+    scope = _Scope()
+    with grad_mode.enable_grad():
+        args, parts = _fresh_args(scope, primals, range(len(primals)))
+        out, aux = _split_aux(func(*args), has_aux, who)
+        outs, out_spec = tree_flatten(out)
+        for o in outs:
+            if not isinstance(o, _lg.Tensor):
+                raise RuntimeError(f"{who}: expected f(*primals) to return only tensors, got "
+                                   f"unsupported type {type(o)}")
+    leaves = [x for ls, _ in parts for x in ls]
+
+    def vjp_fn(cotangents, *, retain_graph=True, create_graph=None):
+        cots, spec = tree_flatten(cotangents)
+        if spec != out_spec:
+            raise RuntimeError("Expected pytree structure of cotangents to be the same as "
+                               "pytree structure of outputs to the function. cotangents: "
+                               f"{spec}, primal output: {out_spec}")
+        with grad_mode.enable_grad():
+            gs = _grads(scope, outs, leaves, cots, create_graph, retain_graph)
+        gs = [scope.escape(g) for g in gs]
+        return tuple(_regroup(gs, parts, tuple(range(len(parts)))))
+
+    value = tree_unflatten([scope.escape(o) for o in outs], out_spec)
+    if has_aux:
+        return value, vjp_fn, _escape_aux(scope, aux)
+    return value, vjp_fn
+
+
+# -- Jacobians ---------------------------------------------------------------------------
+
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
+    """The Jacobian of func with respect to args[argnums], by reverse mode: for each output
+    leaf, a Tensor of shape output.shape + input.shape (per input leaf, in the structure of
+    the differentiated arguments).
+
+    NOTE: rows are computed one backward pass each for now; `chunk_size` is accepted and
+    checked but does not change the result.
+
+    >>> jacrev(lambda x: x.sin())(torch.zeros(2))
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size > 0):
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+    who = "vjp(f, *primals)"
+
+    def wrapper(*args, **kwargs):
+        nums = _check_argnums(argnums, len(args))
+        scope = _Scope()
+        with grad_mode.enable_grad():
+            args, parts = _fresh_args(scope, args, nums)
+            out, aux = _split_aux(func(*args, **kwargs), has_aux, who)
+            outs, out_spec = tree_flatten(out)
+            for o in outs:
+                if not isinstance(o, _lg.Tensor):
+                    raise RuntimeError(f"{who}: expected f(*primals) to return only tensors, "
+                                       f"got unsupported type {type(o)}")
+            leaves = [x for ls, _ in parts for x in ls]
+            create_graph = scope.reaches_outside(outs)
+            jacs = [_jacobian_of(scope, o, leaves, create_graph) for o in outs]
+        per_out = [_regroup([scope.escape(j) for j in js], parts, argnums) for js in jacs]
+        jac = tree_unflatten(per_out, out_spec)
+        if has_aux:
+            return jac, _escape_aux(scope, aux)
+        return jac
+    return wrapper
+
+
+def _jacobian_of(scope, out, leaves, create_graph):
+    """d out / d leaf for each leaf, shaped out.shape + leaf.shape; one pass per element."""
+    flat = out.reshape(-1)
+    rows = [[] for _ in leaves]
+    if out.requires_grad:
+        for k in range(flat.shape[0]):
+            gs = _grads(scope, (flat[k],), leaves, create_graph=create_graph,
+                        retain_graph=True)
+            for r, g in zip(rows, gs):
+                r.append(g)
+    res = []
+    for r, x in zip(rows, leaves):
+        shape = tuple(out.shape) + tuple(x.shape)
+        res.append(_lg.stack(r).reshape(shape) if r else x.new_zeros(shape))
+    return res
+
+
+def hessian(func, argnums=0):
+    """The Hessian of a scalar function: the Jacobian of its gradient (jacrev of jacrev
+    here; torch uses forward mode for the outer one, with the same result).
+
+    >>> hessian(lambda x: (x ** 3).sum())(torch.tensor([1., 2.]))
+    tensor([[ 6.,  0.],
+            [ 0., 12.]])
+    """
+    return jacrev(jacrev(func, argnums), argnums)
+
+
+# -- functional_call ---------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _merge_dicts(dicts):
+    if isinstance(dicts, dict):
+        return dict(dicts)
+    if not isinstance(dicts, (list, tuple)) or not all(isinstance(d, dict) for d in dicts):
+        raise ValueError("Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of "
+                         f"dicts, but got {type(dicts)}")
+    merged, seen, dup = {}, set(), set()
+    for d in dicts:
+        dup |= seen & set(d)
+        seen |= set(d)
+        merged.update(d)
+    if dup:
+        raise ValueError(f"{sorted(dup)} appeared in multiple dictionaries; behavior of "
+                         "functional call is ambiguous")
+    return merged
+
+
+def _tie(module, values):
+    """Give every name tied to a given name (one tensor under several names) the same value."""
+    names_of = {}
+    for named in (module.named_parameters(remove_duplicate=False),
+                  module.named_buffers(remove_duplicate=False)):
+        for name, t in named:
+            names_of.setdefault(id(t), set()).add(name)
+    out = dict(values)
+    for names in names_of.values():
+        given = [n for n in names if n in values]
+        if len(names) < 2 or not given:
+            continue
+        if len({id(values[n]) for n in given}) > 1:
+            raise ValueError(f"functional_call got multiple values for keys {sorted(names)}, "
+                             "which are tied. Consider using tie_weights=False")
+        for n in names:
+            out[n] = values[given[0]]
+    return out
+
+
+def _swap(module, path, value):
+    """Put value at the dotted path; return what was there (_MISSING if nothing)."""
+    prefix, _, name = path.rpartition(".")
+    mod = module.get_submodule(prefix)
+    if value is not _MISSING and value is not None and not isinstance(value, _lg.Tensor):
+        raise TypeError(f"{value} is not an instance of torch.Tensor")
+    for store in (mod._parameters, mod._buffers):
+        if name in store:
+            old = store[name]
+            if value is _MISSING:
+                del store[name]
+            else:
+                store[name] = value
+            return old
+    old = mod.__dict__.get(name, _MISSING)
+    if value is _MISSING:
+        mod.__dict__.pop(name, None)
+    else:
+        mod.__dict__[name] = value   # a plain attribute, as torch sets for unknown names
+    return old
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
+                    tie_weights=True, strict=False):
+    """Call module with its parameters and buffers replaced by the given tensors (by dotted
+    name); the module's own are put back afterwards, also when the call raises.
+
+    >>> lin = torch.nn.Linear(2, 1)
+    >>> params = {"weight": torch.ones(1, 2), "bias": torch.zeros(1)}
+    >>> functional_call(lin, params, (torch.tensor([1., 2.]),))
+    tensor([3.])
+    """
+    values = _merge_dicts(parameter_and_buffer_dicts)
+    if args is None:
+        args = ()
+    elif not isinstance(args, tuple):
+        args = (args,)
+    kwargs = {} if kwargs is None else kwargs
+    if tie_weights:
+        values = _tie(module, values)
+    if strict:
+        valid = {n for n, _ in module.named_parameters(remove_duplicate=False)}
+        valid |= {n for n, _ in module.named_buffers(remove_duplicate=False)}
+        missing, unexpected = sorted(valid - set(values)), sorted(set(values) - valid)
+        msgs = []
+        if unexpected:
+            msgs.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
+        if missing:
+            msgs.append(f"Missing key(s): {', '.join(map(repr, missing))}.")
+        if msgs:
+            raise RuntimeError(f"Error(s) in reparametrizing for {module._get_name()}:\n\t"
+                               + "\n\t".join(msgs))
+    originals = {}
+    try:
+        for path, value in values.items():
+            originals[path] = _swap(module, path, value)
+        return module(*args, **kwargs)
+    finally:
+        # restore in reverse, so a name swapped twice (tied) ends with its first original
+        for path, old in reversed(list(originals.items())):
+            _swap(module, path, old)
