@@ -10,7 +10,8 @@ import weakref
 import os
 import traceback
 
-__all__ = ["Node", "saved_tensors_hooks"]
+__all__ = ["Node", "saved_tensors_hooks", "disable_saved_tensors_hooks", "save_on_cpu",
+           "summary"]
 
 BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -22,6 +23,10 @@ BACKWARD_TWICE = (
 _seq = itertools.count()
 _wrap = None        # set by _tensor: (array, grad_fn, out_nr) -> Tensor tied to a node
 anomaly = [False, True]  # [enabled, check_nan]; read on the hot path, so a plain list
+# saved_tensors_hooks: active (pack, unpack) pairs, innermost last. Empty unless a hook
+# context is open, so saving costs one truthiness test when hooks are unused.
+hook_stack = []
+_hooks_disabled = [None]  # the error message while disable_saved_tensors_hooks is active
 
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -72,6 +77,8 @@ class SavedOutput:
     def __init__(self, tensor):
         self.data, self.vc, self.version, self.nr = tensor._data, tensor._vc, tensor._vc[0], \
             tensor._out_nr
+        if hook_stack:   # packed: `data` holds the SavedPacked, version None (see _unpack)
+            self.data, self.vc, self.version = pack_saved(tensor, True), _PACKED_VC, None
 
 
 def _type_str(t):
@@ -168,6 +175,9 @@ class Node:
             if tv is tuple:                            # (input Tensor, its version when saved)
                 tensor, version = v
                 if tensor._vc[0] != version:
+                    if version is None:                # packed by saved_tensors_hooks
+                        out.append(tensor.unpack(as_tensors))
+                        continue
                     gf = tensor.grad_fn
                     clause = "" if gf is None else f", which is output {tensor._out_nr} of " \
                         f"{op_name(gf)},"
@@ -176,6 +186,9 @@ class Node:
                 out.append(tensor if as_tensors else tensor._data)
             elif tv is SavedOutput:
                 if v.vc[0] != v.version:
+                    if v.version is None:              # packed by saved_tensors_hooks
+                        out.append(v.data.unpack(as_tensors, self, v.nr))
+                        continue
                     raise version_error(_type_str(_wrap(v.data, None, 0)), v.data.shape,
                                         f", which is output {v.nr} of {op_name(self)},",
                                         v.vc[0], v.version)
@@ -199,9 +212,11 @@ class Node:
                     raise RuntimeError(BACKWARD_TWICE)
                 v = saved[cls._saved_names.index(key)]
                 if type(v) is SavedOutput:
+                    if v.version is None:
+                        return v.data.unpack(True, self, v.nr)
                     return _wrap(v.data, self, v.nr)
                 if type(v) is tuple:
-                    return v[0]
+                    return v[0] if v[1] is not None else v[0].unpack(True)
                 if v is None:
                     return v
                 if hasattr(v, "shape"):
@@ -265,8 +280,295 @@ class AccumulateGrad(Node):
 AccumulateGrad.__module__ = "builtins"
 
 
+# -- saved tensors hooks -----------------------------------------------------------------
+_PACKED_VC = (-1,)   # version counter of packed entries: never matches, so _unpack's
+                     # slow branch (which knows about packing) handles them
+_PACK_INPLACE = (
+    "A saved tensor pack hook is modifying its input in place. Tensors provided as input to "
+    "pack hook cannot be modified by in-place operations as this can lead to unexpected "
+    "side-effects. Please open an issue if you need to perform in-place operations on the "
+    "input to a pack hook.")
+
+
+class SavedPacked:
+    """A saved value that went through a pack hook: the packed object, the unpack hook, and
+    the autograd facts needed to rebuild the tensor (its grad edge) when it is unpacked.
+    In `_saved` it appears as `(SavedPacked, None)` for inputs and as a SavedOutput whose
+    `data` is the SavedPacked for an op's own output."""
+    __slots__ = ("packed", "unpack_hook", "grad_fn", "nr", "acc", "rg", "is_array", "_vc",
+                 "shape", "dtype", "nbytes")
+
+    def unpack(self, as_tensors, node=None, nr=0):
+        t = self.unpack_hook(self.packed)
+        if not hasattr(t, "_data") or not hasattr(t, "grad_fn"):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(t).__name__}")
+        data = t._data
+        if self.is_array or not as_tensors:
+            return data
+        if node is not None:                  # the op's own output: tied to the op's node
+            return _wrap(data, node, nr)
+        if self.grad_fn is not None:
+            return _wrap(data, self.grad_fn, self.nr)
+        out = _wrap(data, None, 0)
+        if self.rg:                           # a leaf: gradients reach the same AccumulateGrad
+            out._rg, out._acc = True, self.acc
+        return out
+
+
+def pack_saved(v, is_output=False):
+    """Run the innermost pack hook on a Tensor (or a saved array) being saved for backward.
+    Inputs return `(SavedPacked, None)` (the tuple form `_unpack` expects); outputs return
+    the SavedPacked for SavedOutput to hold."""
+    pack, unpack = hook_stack[-1]
+    h = SavedPacked()
+    h.is_array = not hasattr(v, "_data")
+    t = _wrap(v, None, 0) if h.is_array else v
+    d = t._data
+    h.shape, h.dtype, h.nbytes = d.shape, d.dtype, d.nbytes
+    h.unpack_hook, h._vc, h.nr = unpack, _PACKED_VC, t._out_nr
+    h.grad_fn = None if is_output else t.grad_fn
+    h.rg = t._rg
+    h.acc = None
+    if h.rg and h.grad_fn is None and not is_output:
+        h.acc = t._acc if t._acc is not None else t._get_acc()
+    version = t._vc[0]
+    # no hooks while the pack hook runs: ops inside it must not pack again (as torch)
+    saved_stack = hook_stack[:]
+    hook_stack.clear()
+    try:
+        h.packed = pack(t)
+    finally:
+        hook_stack[:] = saved_stack
+    if t._vc[0] != version:
+        raise RuntimeError(_PACK_INPLACE)
+    return h if is_output else (h, None)
+
+
 class saved_tensors_hooks:
-    """Placeholder context for torch's pack/unpack hooks; the toolkit issue fills it in."""
+    """Context manager: tensors saved for backward by ops run inside it go through
+    `pack_hook(tensor) -> anything`; backward gets them back through `unpack_hook(packed)
+    -> Tensor`. Contexts nest; the innermost pair applies."""
 
     def __init__(self, pack_hook, unpack_hook):
-        raise NotImplementedError("saved_tensors_hooks is not implemented yet")
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self):
+        if _hooks_disabled[0] is not None:
+            raise RuntimeError(_hooks_disabled[0])
+        hook_stack.append((self.pack_hook, self.unpack_hook))
+
+    def __exit__(self, *args):
+        hook_stack.pop()
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors are kept on the CPU (every lightgrad tensor already is): the hooks
+    store a detached copy, as torch's save_on_cpu does for tensors already on the CPU."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        def pack_to_cpu(tensor):
+            return (tensor.device, tensor.detach())
+
+        def unpack_from_cpu(packed):
+            return packed[1]
+
+        super().__init__(pack_to_cpu, unpack_from_cpu)
+
+
+class disable_saved_tensors_hooks:
+    """Context manager in which using saved_tensors_hooks raises RuntimeError(error_message);
+    entering it while hooks are active raises too, as in torch."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        self.prev = _hooks_disabled[0]
+        if hook_stack:
+            raise RuntimeError(self.error_message)
+        _hooks_disabled[0] = self.error_message
+
+    def __exit__(self, *args):
+        _hooks_disabled[0] = self.prev
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with disable_saved_tensors_hooks(self.error_message):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+# -- summary: what a graph keeps alive for backward ----------------------------------------
+def _packed_arrays(obj):
+    """The arrays a pack hook's result keeps alive (a Tensor, an array, or a tuple/list or
+    dict of them; other objects are opaque and count as nothing)."""
+    if hasattr(obj, "_data"):
+        return [obj._data]
+    if hasattr(obj, "nbytes") and hasattr(obj, "dtype"):
+        return [obj]
+    if isinstance(obj, (tuple, list)):
+        return [a for o in obj for a in _packed_arrays(o)]
+    if isinstance(obj, dict):
+        return [a for o in obj.values() for a in _packed_arrays(o)]
+    return []
+
+
+def _saved_array(node, v):
+    """(arrays kept alive, shape, dtype, nbytes, is_leaf, packed) for an entry of _saved."""
+    tv = type(v)
+    if tv is tuple:
+        t, version = v
+        if version is None:                   # packed: count what the hook kept
+            return _packed_arrays(t.packed), t.shape, t.dtype, t.nbytes, False, True
+        return [t._data], t._data.shape, t._data.dtype, t._data.nbytes, t.grad_fn is None, \
+            False
+    if tv is SavedOutput:
+        if v.version is None:
+            h = v.data
+            return _packed_arrays(h.packed), h.shape, h.dtype, h.nbytes, False, True
+        return [v.data], v.data.shape, v.data.dtype, v.data.nbytes, False, False
+    if hasattr(v, "nbytes") and hasattr(v, "dtype"):
+        return [v], v.shape, v.dtype, v.nbytes, False, False
+    return None
+
+
+class SavedValue:
+    """One value saved for backward: the node that saved it and under which name."""
+    __slots__ = ("node", "name", "shape", "dtype", "nbytes", "is_leaf", "packed")
+
+    def __init__(self, node, name, shape, dtype, nbytes, is_leaf, packed):
+        self.node, self.name, self.shape, self.dtype = node, name, tuple(shape), dtype
+        self.nbytes, self.is_leaf, self.packed = nbytes, is_leaf, packed
+
+    def __repr__(self):
+        return (f"SavedValue({self.node.name()}._saved_{self.name}, shape={self.shape}, "
+                f"dtype={self.dtype}, nbytes={self.nbytes})")
+
+
+def _fmt_bytes(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+class GraphSummary:
+    """What `summary` found. Attributes: num_nodes, node_counts (name -> count), saved
+    (every SavedValue), saved_bytes (distinct arrays kept for backward), leaf_bytes (the part
+    that are leaves, alive anyway), activation_bytes, by_op (name -> bytes), largest.
+    Values that went through saved_tensors_hooks count by what the hook kept (nothing for
+    checkpoint's handles); their `nbytes` is their size when they were saved."""
+
+    def __init__(self, nodes, saved, saved_bytes, leaf_bytes, freed, top):
+        self.nodes = nodes
+        self.num_nodes = len(nodes)
+        counts = {}
+        for n in nodes:
+            counts[n.name()] = counts.get(n.name(), 0) + 1
+        self.node_counts = counts
+        self.saved = saved
+        self.saved_bytes = saved_bytes
+        self.leaf_bytes = leaf_bytes
+        self.activation_bytes = saved_bytes - leaf_bytes
+        self.freed_nodes = freed
+        by_op = {}
+        for s in saved:
+            by_op[s.node.name()] = by_op.get(s.node.name(), 0) + s.nbytes
+        self.by_op = dict(sorted(by_op.items(), key=lambda kv: -kv[1]))
+        self.largest = sorted(saved, key=lambda s: -s.nbytes)[:top]
+
+    def __repr__(self):
+        return (f"GraphSummary(num_nodes={self.num_nodes}, saved_bytes={self.saved_bytes}, "
+                f"saved_values={len(self.saved)})")
+
+    def __str__(self):
+        lines = [f"Autograd graph: {self.num_nodes} nodes, {len(self.saved)} saved values, "
+                 f"{_fmt_bytes(self.saved_bytes)} saved for backward "
+                 f"({_fmt_bytes(self.activation_bytes)} intermediate, "
+                 f"{_fmt_bytes(self.leaf_bytes)} leaves)"]
+        if self.freed_nodes:
+            lines.append(f"{self.freed_nodes} nodes already freed their saved values "
+                         "(backward ran without retain_graph)")
+        if self.by_op:
+            lines.append("Saved bytes by node:")
+            w = max(len(k) for k in self.by_op)
+            for name, b in self.by_op.items():
+                lines.append(f"  {name:<{w}}  {_fmt_bytes(b):>10}  "
+                             f"(x{self.node_counts.get(name, 0)})")
+        if self.largest:
+            lines.append("Largest saved values:")
+            for s in self.largest:
+                shape = "[" + ", ".join(map(str, s.shape)) + "]"
+                kind = " leaf" if s.is_leaf else " (packed by a hook)" if s.packed else ""
+                lines.append(f"  {_fmt_bytes(s.nbytes):>10}  {s.node.name()}._saved_{s.name}"
+                             f"  {shape} {s.dtype.name}{kind}")
+        return "\n".join(lines)
+
+
+def _as_roots(tensors):
+    roots = []
+    for t in tensors:
+        if isinstance(t, (list, tuple)):
+            roots.extend(_as_roots(t))
+        elif isinstance(t, Node):
+            roots.append(t)
+        elif getattr(t, "grad_fn", None) is not None:
+            roots.append(t.grad_fn)
+    return roots
+
+
+def walk(roots):
+    """Every node reachable from `roots` through next_functions, each once (DFS order)."""
+    seen, order, stack = set(), [], list(reversed(roots))
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        order.append(n)
+        for child, _ in reversed(getattr(n, "next_functions", ())):
+            if child is not None and id(child) not in seen:
+                stack.append(child)
+    return order
+
+
+def summary(*tensors, top=10):
+    """A report on the graph behind `tensors`: node count, bytes saved for backward (each
+    distinct array counted once), and the largest saved values with the nodes that saved
+    them. `print(summary(loss))` answers "why does my backward use so much memory?"."""
+    from .._dtype import from_numpy_dtype
+    nodes = walk(_as_roots(tensors))
+    saved, seen, total, leaf, freed = [], set(), 0, 0, 0
+    for n in nodes:
+        try:
+            entries = object.__getattribute__(n, "_saved")
+        except AttributeError:
+            entries = None
+        if entries is None:
+            if not isinstance(n, AccumulateGrad):
+                freed += 1
+            continue
+        names = type(n)._saved_names
+        for i, v in enumerate(entries):
+            info = _saved_array(n, v)
+            if info is None:
+                continue
+            arrays, shape, dtype, nbytes, is_leaf, packed = info
+            name = names[i] if i < len(names) else str(i)
+            saved.append(SavedValue(n, name, shape, from_numpy_dtype(dtype), nbytes, is_leaf,
+                                    packed))
+            for base in arrays:     # count each buffer once, whole (a view keeps its base)
+                while getattr(base, "base", None) is not None and hasattr(base.base, "nbytes"):
+                    base = base.base
+                if id(base) in seen:
+                    continue
+                seen.add(id(base))
+                total += base.nbytes
+                if is_leaf:
+                    leaf += base.nbytes
+    return GraphSummary(nodes, saved, total, leaf, freed, top)

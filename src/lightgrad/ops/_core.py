@@ -27,7 +27,7 @@ from .._tensor import Tensor, _make
 from ..autograd import engine
 from ..autograd.grad_mode import state as _state
 from ..autograd.graph import (Node, SavedOutput, _seq, anomaly, forward_trace,  # noqa: F401
-                              node_class)
+                              hook_stack, node_class, pack_saved)
 
 _ndarray = np.ndarray
 _next = _seq.__next__
@@ -76,7 +76,11 @@ def _save(v):
                 "created in inference mode in computation tracked by autograd. To work around "
                 "this, you can make a clone to get a normal tensor and use it in autograd, or "
                 "use `torch.no_grad()` instead of `torch.inference_mode()`.")
+        if hook_stack:      # saved_tensors_hooks active (empty list, one test, otherwise)
+            return pack_saved(v)
         return (v, v._vc[0])
+    if hook_stack and type(v) is _ndarray:
+        return pack_saved(v)
     return v
 
 
@@ -136,7 +140,7 @@ def record(data, cls, inputs, saved=(), meta=None, bcast=False):
         for v in saved:
             if v is RESULT:
                 sv.append(SavedOutput(out))
-            elif isinstance(v, Tensor):
+            elif isinstance(v, Tensor) or hook_stack:
                 sv.append(_save(v))
             else:
                 sv.append(v)

@@ -1,2 +1,2 @@
-"""torch.utils: hooks and data loading."""
-from . import data, hooks  # noqa: F401
+"""torch.utils: hooks, data loading and activation checkpointing."""
+from . import checkpoint, data, hooks  # noqa: F401
