@@ -69,7 +69,7 @@ def accumulate_into(t, g, as_tensors):
     dt = t._data.dtype
     old = t._grad
     if old is None:
-        t._grad = wrap(np.array(g, dtype=dt))
+        t._grad = wrap(np.array(g, dtype=dt, order="C"))  # C layout, like the parameter
     elif old._rg:
         with grad_mode.enable_grad():
             t._grad = old + wrap(np.asarray(g, dtype=dt))
