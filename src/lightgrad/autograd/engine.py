@@ -154,7 +154,7 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
         while heap:
             node = heappop(heap)[1]
             g = pending_pop(node, None)
-            out = None
+            out = gi = None     # drop last round's references: .grad may take g's buffer
             if g is None:
                 pass
             elif not plain or node._hooks is not None or node._nout != 1:

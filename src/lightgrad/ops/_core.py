@@ -392,7 +392,8 @@ def _np_sum_to(g, shape):
                 _ONES.clear()
             ones = _ONES[key] = np.ones(gs[0], g.dtype)
             ones.flags.writeable = False
-        return (ones @ g).reshape(shape)
+        r = ones @ g
+        return r if r.shape == shape else r.reshape(shape)
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
                                       if s == 1 and gs[i + lead] != 1)
