@@ -29,13 +29,8 @@ class Adagrad(Optimizer):
                 state["step"] = _scalar_state(0.0)
                 state["sum"] = _lg.full_like(p, initial_accumulator_value)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
+    # group keys that older pickled optimizers may lack (see Optimizer.__setstate__)
+    _group_defaults = {"foreach": None, "maximize": False, "differentiable": False, "fused": None}
 
     def share_memory(self):
         """A no-op: lightgrad tensors live in ordinary process memory."""

@@ -131,11 +131,16 @@ class Optimizer:
         return {"defaults": self.defaults, "state": self.state,
                 "param_groups": self.param_groups}
 
+    _group_defaults = {}   # per optimizer: param-group keys an older pickle may lack
+
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._init_hook_dicts()
         self._patch_step_function()
         self.defaults.setdefault("differentiable", False)
+        for group in self.param_groups:
+            for key, value in self._group_defaults.items():
+                group.setdefault(key, value)
 
     def __repr__(self):
         out = self.__class__.__name__ + " ("
