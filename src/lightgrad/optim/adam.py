@@ -2,7 +2,7 @@
 import lightgrad as _lg
 from .._tensor import Tensor
 from .optimizer import (Optimizer, _check_betas, _check_lr, _check_nonneg, _get_value,
-                        _scalar_state, _use_grad)
+                        _use_grad, _weight_decay)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -42,25 +42,10 @@ class Adam(Optimizer):
             lr = _get_value(group["lr"])
             beta1, beta2 = (_get_value(b) for b in group["betas"])
             wd, eps, amsgrad = group["weight_decay"], group["eps"], group["amsgrad"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["exp_avg"] = _lg.zeros_like(p)
-                    state["exp_avg_sq"] = _lg.zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _lg.zeros_like(p)
-                grad = -p.grad if group["maximize"] else p.grad
+            buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+            for p, grad, state, step in self._updates(group, *buffers):
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                state["step"] += 1
-                step = _get_value(state["step"])
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.mul_(1 - lr * wd)
-                    else:
-                        grad = grad.add(p, alpha=wd)
+                grad = _weight_decay(p, grad, lr, wd, group["decoupled_weight_decay"])
                 exp_avg.lerp_(grad, 1 - beta1)
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 bias_correction1 = 1 - beta1 ** step

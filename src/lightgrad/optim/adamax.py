@@ -1,7 +1,7 @@
 """torch.optim.Adamax: Adam with the infinity norm."""
 import lightgrad as _lg
 from .optimizer import (Optimizer, _check_betas, _check_lr, _check_nonneg, _get_value,
-                        _scalar_state, _use_grad)
+                        _use_grad, _weight_decay)
 
 __all__ = ["Adamax"]
 
@@ -32,21 +32,11 @@ class Adamax(Optimizer):
             lr = _get_value(group["lr"])
             beta1, beta2 = group["betas"]
             eps, wd = group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["exp_avg"] = _lg.zeros_like(p)
-                    state["exp_inf"] = _lg.zeros_like(p)
-                grad = -p.grad if group["maximize"] else p.grad
+            for p, grad, state, step in self._updates(group, "exp_avg", "exp_inf"):
                 exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-                state["step"] += 1
-                if wd != 0:
-                    grad = grad.add(p, alpha=wd)
+                grad = _weight_decay(p, grad, lr, wd)
                 exp_avg.lerp_(grad, 1 - beta1)
                 _lg.maximum(exp_inf.mul_(beta2), grad.abs().add_(eps), out=exp_inf)
-                clr = lr / (1 - beta1 ** _get_value(state["step"]))
+                clr = lr / (1 - beta1 ** step)
                 p.addcdiv_(exp_avg, exp_inf, value=-clr)
         return loss

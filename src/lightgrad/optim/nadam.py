@@ -1,7 +1,7 @@
 """torch.optim.NAdam: Adam with Nesterov momentum (and momentum decay)."""
 import lightgrad as _lg
 from .optimizer import (Optimizer, _check_betas, _check_lr, _check_nonneg, _get_value,
-                        _scalar_state, _use_grad)
+                        _use_grad, _weight_decay)
 
 __all__ = ["NAdam"]
 
@@ -36,25 +36,13 @@ class NAdam(Optimizer):
             lr = _get_value(group["lr"])
             beta1, beta2 = group["betas"]
             eps, wd, mdecay = group["eps"], group["weight_decay"], group["momentum_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["mu_product"] = _scalar_state(1.0)
+            for p, grad, state, step in self._updates(group, **{"mu_product": 1.0}):
+                if "exp_avg" not in state:   # torch's key order: step, mu_product, buffers
                     state["exp_avg"] = _lg.zeros_like(p)
                     state["exp_avg_sq"] = _lg.zeros_like(p)
-                grad = -p.grad if group["maximize"] else p.grad
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                state["step"] += 1
-                step = _get_value(state["step"])
                 bias_correction2 = 1 - beta2 ** step
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.mul_(1 - lr * wd)
-                    else:
-                        grad = grad.add(p, alpha=wd)
+                grad = _weight_decay(p, grad, lr, wd, group["decoupled_weight_decay"])
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * mdecay)))
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * mdecay)))
                 # the product is kept as a tensor in the scalar dtype, like torch's state

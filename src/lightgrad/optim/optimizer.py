@@ -273,6 +273,27 @@ class Optimizer:
 
     # -- gradients and steps -----------------------------------------------------------
 
+    def _updates(self, group, *buffers, **scalars):
+        """(param, grad, state, step) for each parameter of `group` that has a gradient.
+
+        A parameter seen for the first time gets state 'step', then zeroed `buffers`, then
+        `scalars` (name -> start value), in the key order of torch's state dicts; the step
+        is counted before it is returned, and grad is negated under `maximize`."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _scalar_state(0.0)
+                for name in buffers:
+                    state[name] = _lg.zeros_like(p)
+                for name, value in scalars.items():
+                    state[name] = _scalar_state(value)
+            state["step"] += 1
+            yield (p, -p.grad if group["maximize"] else p.grad, state,
+                   _get_value(state["step"]))
+
+
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all optimized tensors (to None by default)."""
         for group in self.param_groups:
@@ -377,6 +398,16 @@ def _check_betas(betas):
         raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
     if not 0.0 <= betas[1] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+
+
+def _weight_decay(p, grad, lr, wd, decoupled=False):
+    """An L2 penalty added to the gradient, or (decoupled, as AdamW) applied to p itself."""
+    if wd == 0:
+        return grad
+    if decoupled:
+        p.mul_(1 - lr * wd)
+        return grad
+    return grad.add(p, alpha=wd)
 
 
 def _scalar_state(value):

@@ -1,7 +1,6 @@
 """torch.optim.RAdam: Adam with a rectified adaptive learning rate."""
-import lightgrad as _lg
 from .optimizer import (Optimizer, _check_betas, _check_lr, _check_nonneg, _get_value,
-                        _scalar_state, _use_grad)
+                        _use_grad, _weight_decay)
 
 __all__ = ["RAdam"]
 
@@ -34,23 +33,9 @@ class RAdam(Optimizer):
             lr = _get_value(group["lr"])
             beta1, beta2 = group["betas"]
             eps, wd = group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["exp_avg"] = _lg.zeros_like(p)
-                    state["exp_avg_sq"] = _lg.zeros_like(p)
-                grad = -p.grad if group["maximize"] else p.grad
+            for p, grad, state, step in self._updates(group, "exp_avg", "exp_avg_sq"):
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                state["step"] += 1
-                step = _get_value(state["step"])
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.mul_(1 - lr * wd)
-                    else:
-                        grad = grad.add(p, alpha=wd)
+                grad = _weight_decay(p, grad, lr, wd, group["decoupled_weight_decay"])
                 exp_avg.lerp_(grad, 1 - beta1)
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 bias_correction1 = 1 - beta1 ** step

@@ -1,7 +1,6 @@
 """torch.optim.RMSprop, with momentum and the centered variant."""
-import lightgrad as _lg
-from .optimizer import (Optimizer, _check_lr, _check_nonneg, _get_value, _scalar_state,
-                        _use_grad)
+from .optimizer import (Optimizer, _check_lr, _check_nonneg, _get_value, _use_grad,
+                        _weight_decay)
 
 __all__ = ["RMSprop"]
 
@@ -35,22 +34,11 @@ class RMSprop(Optimizer):
             lr = _get_value(group["lr"])
             alpha, eps, wd = group["alpha"], group["eps"], group["weight_decay"]
             momentum, centered = group["momentum"], group["centered"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["square_avg"] = _lg.zeros_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = _lg.zeros_like(p)
-                    if centered:
-                        state["grad_avg"] = _lg.zeros_like(p)
-                grad = -p.grad if group["maximize"] else p.grad
+            buffers = ("square_avg",) + (("momentum_buffer",) if momentum > 0 else ()) + \
+                (("grad_avg",) if centered else ())
+            for p, grad, state, _ in self._updates(group, *buffers):
                 square_avg = state["square_avg"]
-                state["step"] += 1
-                if wd != 0:
-                    grad = grad.add(p, alpha=wd)
+                grad = _weight_decay(p, grad, lr, wd)
                 square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
                 if centered:
                     grad_avg = state["grad_avg"]
