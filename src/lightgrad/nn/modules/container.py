@@ -26,6 +26,21 @@ def _index(idx, n):
     return idx % n
 
 
+
+def _delete_and_renumber(container, idx):
+    """del container[idx] for Sequential and ModuleList: remove the submodule(s), then
+    renumber the rest 0..n-1, as torch does."""
+    keys = list(container._modules)
+    if isinstance(idx, slice):
+        for key in keys[idx]:
+            delattr(container, key)
+    else:
+        delattr(container, keys[_index(idx, len(keys))])
+    mods = list(container._modules.values())
+    container._modules.clear()
+    for i, m in enumerate(mods):
+        container._modules[str(i)] = m
+
 class Sequential(Module):
     """Modules applied in order: Sequential(m1, m2, ...) or Sequential(OrderedDict(...))."""
 
@@ -54,17 +69,7 @@ class Sequential(Module):
         setattr(self, keys[_index(idx, len(keys))], module)
 
     def __delitem__(self, idx):
-        keys = list(self._modules)
-        if isinstance(idx, slice):
-            for key in keys[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, keys[_index(idx, len(keys))])
-        # renumber, as torch does, so indices stay 0..n-1
-        mods = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
+        _delete_and_renumber(self, idx)
 
     def __len__(self):
         return len(self._modules)
@@ -154,15 +159,7 @@ class ModuleList(Module):
         setattr(self, str(_index(idx, len(self._modules))), module)
 
     def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for k in range(len(self._modules))[idx]:
-                delattr(self, str(k))
-        else:
-            delattr(self, str(_index(idx, len(self._modules))))
-        mods = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
+        _delete_and_renumber(self, idx)
 
     def __len__(self):
         return len(self._modules)
