@@ -226,15 +226,23 @@ def _scalar_function_output(func, inputs, fn_name, strict):
     return outputs
 
 
+def _gradient_graph(func, inputs, v, create_graph, strict, fn_name):
+    """vhp/hvp's common start, run with grad enabled: checked inputs and v, the scalar
+    output, and its gradient with a graph (so it can be differentiated again)."""
+    in_tuple, inputs = _tupled(inputs, "inputs", fn_name)
+    inputs = _fresh_inputs(inputs, create_graph, True)
+    v = _prepare_v(v, inputs, in_tuple, create_graph, fn_name, _V_NONE_INPUT)
+    outputs = _scalar_function_output(func, inputs, fn_name, strict)
+    jac = _grad_or_none(outputs, inputs, create_graph=True)
+    _strict_check(jac, "jacobian", strict)
+    return in_tuple, inputs, v, outputs, jac
+
+
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
     """Return (func(*inputs), v^T H) for a scalar function, H its Hessian at `inputs`."""
     with grad_mode.enable_grad():
-        in_tuple, inputs = _tupled(inputs, "inputs", "vhp")
-        inputs = _fresh_inputs(inputs, create_graph, True)
-        v = _prepare_v(v, inputs, in_tuple, create_graph, "vhp", _V_NONE_INPUT)
-        outputs = _scalar_function_output(func, inputs, "vhp", strict)
-        jac = _grad_or_none(outputs, inputs, create_graph=True)
-        _strict_check(jac, "jacobian", strict)
+        in_tuple, inputs, v, outputs, jac = _gradient_graph(func, inputs, v, create_graph,
+                                                            strict, "vhp")
     with _grad_mode_for(create_graph):
         res = _grad_or_none(jac, inputs, v, create_graph=create_graph)
         res = _zeros_for_missing(res, inputs, strict, create_graph, "double_back")
@@ -249,12 +257,8 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
     more backward pass.
     """
     with grad_mode.enable_grad():
-        in_tuple, inputs = _tupled(inputs, "inputs", "hvp")
-        inputs = _fresh_inputs(inputs, create_graph, True)
-        v = _prepare_v(v, inputs, in_tuple, create_graph, "hvp", _V_NONE_INPUT)
-        outputs = _scalar_function_output(func, inputs, "hvp", strict)
-        jac = _grad_or_none(outputs, inputs, create_graph=True)
-        _strict_check(jac, "jacobian", strict)
+        in_tuple, inputs, v, outputs, jac = _gradient_graph(func, inputs, v, create_graph,
+                                                            strict, "hvp")
         dummies = tuple(_lg.zeros_like(t, requires_grad=True) for t in inputs)
         double_back = _grad_or_none(jac, inputs, dummies, create_graph=True)
         # as torch: this re-checks the Jacobian (its message speaks of the Hessian)
