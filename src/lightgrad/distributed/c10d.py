@@ -173,12 +173,6 @@ class Work:
         return f"<lightgrad.distributed.Work completed={self._done}>"
 
 
-def _done_work(result=None):
-    w = Work(result=result)
-    w._done = True
-    return w
-
-
 # ---- metadata checks -----------------------------------------------------------------
 
 _META = 16  # ok flag, dtype char, ndim, numel, then up to 12 dims
@@ -224,10 +218,6 @@ def _check(comm, name, arr, ok=True, problem=""):
 
 
 # ---- buffers -------------------------------------------------------------------------
-
-def _array(t):
-    return t._data
-
 
 def _staged(t):
     """A contiguous array MPI may read and write, plus a function that writes it back into

@@ -119,11 +119,6 @@ def _diag_embed(ns, v):
     return ns.reshape(v, s + (1,)) * ns.la_eye(s[-1], s[-1], v)
 
 
-def _diagonal(ns, x):
-    s = tuple(ns.shape(x))
-    return ns.sum(x * ns.la_eye(s[-2], s[-1], x), axis=-1)
-
-
 def _unsq(ns, x, dim):
     s = list(ns.shape(x))
     s.insert(len(s) + 1 + dim if dim < 0 else dim, 1)
