@@ -17,6 +17,7 @@ import collections
 
 import lightgrad as _lg
 from .autograd import grad_mode
+from .autograd.functional import batched_jacobian
 from .autograd.graph import AccumulateGrad, _seq
 
 __all__ = ["grad", "grad_and_value", "hessian", "jacrev", "vjp", "functional_call"]
@@ -313,8 +314,9 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
     leaf, a Tensor of shape output.shape + input.shape (per input leaf, in the structure of
     the differentiated arguments).
 
-    NOTE: rows are computed one backward pass each for now; `chunk_size` is accepted and
-    checked but does not change the result.
+    All rows come from one batched backward pass (`chunk_size` rows per pass if given);
+    when the Jacobian must itself be differentiable (jacrev inside another transform) the
+    rows take one pass each.
 
     >>> jacrev(lambda x: x.sin())(torch.zeros(2))
     tensor([[1., 0.],
@@ -337,7 +339,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
                                        f"got unsupported type {type(o)}")
             leaves = [x for ls, _ in parts for x in ls]
             create_graph = scope.reaches_outside(outs)
-            jacs = [_jacobian_of(scope, o, leaves, create_graph) for o in outs]
+            jacs = [_jacobian_of(scope, o, leaves, create_graph, chunk_size) for o in outs]
         per_out = [_regroup([scope.escape(j) for j in js], parts, argnums) for js in jacs]
         jac = tree_unflatten(per_out, out_spec)
         if has_aux:
@@ -346,8 +348,11 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
     return wrapper
 
 
-def _jacobian_of(scope, out, leaves, create_graph):
-    """d out / d leaf for each leaf, shaped out.shape + leaf.shape; one pass per element."""
+def _jacobian_of(scope, out, leaves, create_graph, chunk_size=None):
+    """d out / d leaf for each leaf, shaped out.shape + leaf.shape: one batched pass, or
+    one pass per element when the result needs a graph."""
+    if not create_graph:
+        return list(batched_jacobian(out, leaves, chunk_size))
     flat = out.reshape(-1)
     rows = [[] for _ in leaves]
     if out.requires_grad:

@@ -120,10 +120,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     inputs = _as_tuple(inputs)
     if len(inputs) == 0:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
-    if is_grads_batched:
-        # NOTE: batched (vmapped) backward passes come with the functional-transform work
-        raise NotImplementedError("autograd.grad(..., is_grads_batched=True) is not "
-                                  "implemented in lightgrad yet")
     if allow_unused is None:
         allow_unused = materialize_grads
     if not allow_unused and materialize_grads:
@@ -137,9 +133,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not t._rg:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     roots = _root_edges(outputs)
-    grads = _make_grads(outputs, grad_outputs, create_graph)
+    if is_grads_batched:
+        grads, batch = _batched_grads(outputs, grad_outputs, create_graph)
+    else:
+        grads = _make_grads(outputs, grad_outputs, create_graph)
     targets = [t._edge() for t in inputs]
-    captured = execute(roots, grads, retain_graph, create_graph, targets, accumulate=False)
+    captured = execute(roots, grads, retain_graph, create_graph, targets, accumulate=False,
+                       batched=is_grads_batched)
+    if is_grads_batched:
+        captured = {e: _unbatch(g, batch, t) for t, e in zip(inputs, targets)
+                    if (g := captured.get(e)) is not None}
     result = []
     for i, (t, e) in enumerate(zip(inputs, targets)):
         g = captured.get(e)
@@ -149,7 +152,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "been used in the graph. Set allow_unused=True if this is the "
                                    "desired behavior.")
             if materialize_grads:
-                g = np.zeros_like(t._data)
+                g = np.zeros((batch,) + t._data.shape if is_grads_batched else t._data.shape,
+                             t._data.dtype)
                 g = _make(g)
             result.append(g)
             continue
@@ -159,6 +163,40 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = g.to(t.dtype)
         result.append(g)
     return tuple(result)
+
+
+def _batched_grads(outputs, grad_outputs, create_graph):
+    """The batched grad_outputs of grad(..., is_grads_batched=True): each one's first
+    dimension is the batch, the rest must be its output's shape."""
+    from ..ops._batched import Batched
+    if create_graph:
+        raise NotImplementedError("autograd.grad(..., is_grads_batched=True) with "
+                                  "create_graph=True is not supported in lightgrad")
+    grads, batch = [], None
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        if g._data.shape[1:] != t._data.shape or g.dim() == 0:
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each "
+                "grad_output as the batch dimension. The sizes of the remaining dimensions are "
+                "expected to match the shape of corresponding output, but a mismatch was "
+                f"detected: grad_output[{i}] has a shape of torch.Size({list(g.shape[1:])}) "
+                f"and output[{i}] has a shape of torch.Size({list(t.shape)}). If you only "
+                "want some tensors in `grad_output` to be considered batched, consider using "
+                "vmap.")
+        if batch is not None and g._data.shape[0] != batch:
+            raise RuntimeError("Batched grad_outputs must all have the same batch size, got "
+                               f"{batch} and {g._data.shape[0]}")
+        batch = g._data.shape[0]
+        grads.append(Batched(np.asarray(g._data, dtype=t._data.dtype)))
+    return grads, batch
+
+
+def _unbatch(g, batch, t):
+    """The (batch, *t.shape) array of a batched gradient for input t; a rule that ignored
+    its gradient may have produced one value for the whole batch."""
+    return g.a if hasattr(g, "a") else np.broadcast_to(g, (batch,) + t._data.shape)
 
 
 def Variable(data, requires_grad=False, volatile=False):

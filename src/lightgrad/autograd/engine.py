@@ -109,9 +109,11 @@ def _run_rule(node, g, ns, as_tensors):
     return grads
 
 
-def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=True):
+def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=True,
+            batched=False):
     """Backpropagate `grads` from the edges `roots`. Returns {target edge: gradient} for
-    `targets`; when targets are given only the nodes leading to them run."""
+    `targets`; when targets are given only the nodes leading to them run. With `batched`
+    the grads are ops._batched.Batched arrays and the rules run over its namespace."""
     # 1. count dependencies over everything reachable from the roots
     deps = {}
     root_nodes = [roots[0][0]] if len(roots) == 1 else \
@@ -141,7 +143,7 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
     heap = [(-n._seq, n) for n in root_nodes if n not in deps]
     heapq.heapify(heap)
     heappop, heappush = heapq.heappop, heapq.heappush
-    ns = NS[create_graph]
+    ns = NS["batched" if batched else create_graph]
     captured = {}
     anomaly_on = anomaly[0]
     # the common case (no targets, hooks or anomaly mode) runs inline below; everything

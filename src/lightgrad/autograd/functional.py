@@ -12,6 +12,8 @@ the incoming gradient.
 tensor([[2., 0.],
         [0., 4.]])
 """
+import numpy as np
+
 import lightgrad as _lg   # partly loaded here (autograd loads with the Tensor); used at call time
 
 from . import grad_mode
@@ -277,10 +279,9 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     """The Jacobian of `func` at `inputs`; entry [i][j] has shape outputs[i].shape +
     inputs[j].shape (a single Tensor where func takes and returns single Tensors).
 
-    NOTE: `vectorize=True` is accepted but, for now, computes the rows one backward pass
-    at a time, as `vectorize=False` does (the results are the same). It still refuses
-    `strict=True`, as torch does. `strategy="forward-mode"` needs forward-mode AD, which
-    lightgrad does not have yet.
+    `vectorize=True` computes all rows for an output in one batched backward pass
+    (autograd.grad with is_grads_batched); with create_graph=True the rows still take one
+    pass each. `vectorize=False` takes one backward pass per output element, as torch does.
 
     >>> jacobian(lambda x, y: x * y, (torch.tensor([1., 2.]), torch.tensor([3., 4.])))[1]
     tensor([[1., 0.],
@@ -317,9 +318,31 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                                "set `strict=False` or `vectorize=False`.")
         rows = []
         for i, out in enumerate(outputs):
-            rows.append(_jacobian_rows(out, i, inputs, create_graph, strict))
+            if vectorize and not create_graph:
+                rows.append(batched_jacobian(out, inputs))
+            else:
+                rows.append(_jacobian_rows(out, i, inputs, create_graph, strict))
     rows = tuple(_detached(r, create_graph) for r in rows)
     return _untuple2(rows, out_tuple, in_tuple)
+
+
+def batched_jacobian(out, inputs, chunk_size=None):
+    """d out / d inputs[j] for every j, shaped out.shape + inputs[j].shape, in one batched
+    backward pass whose upstream gradients are the rows of the identity (or one pass per
+    `chunk_size` rows); zeros for inputs out does not depend on."""
+    n = out.nelement()
+    shapes = [tuple(out.shape) + tuple(x.shape) for x in inputs]
+    if n == 0 or not out.requires_grad:
+        return tuple(x.new_zeros(s) for x, s in zip(inputs, shapes))
+    eye = np.eye(n, dtype=out._data.dtype)
+    chunks = []
+    for start in range(0, n, chunk_size or n):
+        rows = _lg.tensor(eye[start:start + (chunk_size or n)].reshape((-1,) + out._data.shape))
+        chunks.append(_lg.autograd.grad((out,), inputs, (rows,), retain_graph=True,
+                                        allow_unused=True, is_grads_batched=True,
+                                        materialize_grads=True))
+    per_input = [c[0] if len(chunks) == 1 else _lg.cat(c) for c in zip(*chunks)]
+    return tuple(g.reshape(s) for g, s in zip(per_input, shapes))
 
 
 def _jacobian_rows(out, i, inputs, create_graph, strict):
