@@ -2,6 +2,8 @@
 import contextlib
 import inspect
 
+import numpy as np
+
 import lightgrad
 
 from . import autograd_helpers
@@ -227,11 +229,9 @@ def test_grad_of_leaf_dtype_after_float64_grad_output(m):
     assert g.dtype == m.float32
 
 
-def test_grads_batched_is_refused_not_ignored():
+def test_grads_batched_gives_one_gradient_per_batch_row():
     x = lightgrad.ones(2, requires_grad=True)
-    try:
-        lightgrad.autograd.grad(x.sum(), x, lightgrad.ones(3), is_grads_batched=True)
-    except NotImplementedError as e:
-        assert "is_grads_batched" in str(e)
-    else:
-        raise AssertionError("is_grads_batched=True was silently ignored")
+    (g,) = lightgrad.autograd.grad((x * x).sum(), x, lightgrad.tensor([1.0, 2.0, 3.0]),
+                                   is_grads_batched=True)
+    assert g.shape == (3, 2)
+    np.testing.assert_array_equal(g.numpy(), [[2, 2], [4, 4], [6, 6]])

@@ -246,4 +246,8 @@ def tensor_repr(t, tensor_contents=None):
         suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
+    tangent = t._x.get("tangent") if t._x else None
+    if tangent is not None:
+        from ._tensor import _make
+        suffixes.append(f"tangent={tensor_repr(_make(tangent))}")
     return _add_suffixes(prefix + body, suffixes, indent)

@@ -76,7 +76,7 @@ class Tensor:
     # -- autograd state -----------------------------------------------------------------
     @property
     def requires_grad(self):
-        return self._rg
+        return self._rg is True     # a forward-AD dual records but does not require grad
 
     @requires_grad.setter
     def requires_grad(self, value):

@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 
-from . import grad_mode, graph
+from . import forward_ad, grad_mode, graph
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import execute
 from .function import Function, NestedIOFunction
@@ -20,7 +20,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 __all__ = ["Variable", "Function", "backward", "grad_mode", "NestedIOFunction",
            "detect_anomaly", "enable_grad", "grad", "gradcheck", "gradgradcheck",
            "inference_mode", "no_grad", "set_detect_anomaly", "set_grad_enabled",
-           "set_multithreading_enabled", "enforce_grad_layout_policy", "graph"]
+           "set_multithreading_enabled", "enforce_grad_layout_policy", "graph", "forward_ad"]
 
 # `autograd.gradcheck` is the function (as in torch); the module stays importable as
 # `autograd.gradcheck` through sys.modules, and these let `gradcheck.GradcheckError` work too

@@ -25,11 +25,13 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd import engine
+from ..autograd import forward_ad
 from ..autograd.grad_mode import state as _state
 from ..autograd.graph import (Node, SavedOutput, _seq, anomaly, forward_trace,  # noqa: F401
                               hook_stack, node_class, pack_saved)
 
 _ndarray = np.ndarray
+_fw_active = forward_ad.active   # [True] while a forward-AD level is open
 _next = _seq.__next__
 _new = object.__new__
 OPS = {}          # public op name -> tuple of node class names it can produce
@@ -147,11 +149,15 @@ def record(data, cls, inputs, saved=(), meta=None, bcast=False):
         node._saved = tuple(sv)
     else:
         node._saved = ()
+    if _fw_active[0]:
+        forward_ad.propagate([out], node, inputs)
     return out
 
 
-def record_multi(datas, cls, inputs, saved=(), meta=None, bcast=False, differentiable=None):
-    """Outputs of a multi-output op sharing one node; output i has output_nr i."""
+def record_multi(datas, cls, inputs, saved=(), meta=None, bcast=False, differentiable=None,
+                 tangents=True):
+    """Outputs of a multi-output op sharing one node; output i has output_nr i. (An op
+    that saves its outputs after this call passes tangents=False and propagates them.)"""
     node = new_node(cls, inputs, saved, meta, bcast)
     outs = []
     for i, d in enumerate(datas):
@@ -159,6 +165,8 @@ def record_multi(datas, cls, inputs, saved=(), meta=None, bcast=False, different
             outs.append(_make(d, node, i))
         else:
             outs.append(_make(d))
+    if _fw_active[0] and tangents:
+        forward_ad.propagate(outs, node, inputs, differentiable)
     return outs
 
 
@@ -251,6 +259,7 @@ _NOGRAD_VIEW = (
 
 inplace_on_view = None  # set by ops.indexing: CopySlices for in-place ops on views
 track_view = refresh_views = None  # set by ops.indexing: views of a base whose history changes
+refresh_view_tangents = None  # set by ops.indexing: forward AD, views of a base that changed
 
 
 def check_inplace(self):
@@ -270,9 +279,9 @@ def check_inplace(self):
         if base is not None:
             if x and x.get("nograd_view"):     # torch checks this before the leaf rule
                 raise RuntimeError(_NOGRAD_VIEW)
-            if base._rg and base.grad_fn is None:
+            if base._rg is True and base.grad_fn is None:
                 raise RuntimeError(_VIEW_OF_LEAF_INPLACE)
-        elif self._rg and self.grad_fn is None:
+        elif self._rg is True and self.grad_fn is None:
             raise RuntimeError(_LEAF_INPLACE)
 
 
@@ -309,9 +318,16 @@ def inplace(self, op, *args, **kwargs):
     # the node must see self's value from before the write: give it a snapshot
     old = _make(self._data.copy())
     old.grad_fn, old._rg, old._out_nr, old._acc = self.grad_fn, self._rg, self._out_nr, self._acc
+    tangent = forward_ad.tangent_of(self)
+    if tangent is not None:
+        old._x = {"tangent": tangent}
     r = op(old, *args, **kwargs)
     write_into(self, r._data)
     rebase(self, r.grad_fn, r._out_nr)
+    tangent = forward_ad.tangent_of(r)
+    if tangent is not None:      # the result's tangent becomes self's, and its views'
+        forward_ad.set_tangent(self, tangent)
+        refresh_view_tangents(self)
     if self._x and self._x.get("views"):
         refresh_views(self)     # views of self now see the new history (AsStridedBackward0)
     return self

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
+from ..autograd import forward_ad
 from ..autograd.grad_mode import state as _state
 from ._core import (RESULT, binary_operands, declare, float_operand, inplace, inplace_method,
                     check_inplace, node_class, ns_def, record, to_out, to_tensor, write_into)
@@ -375,7 +376,7 @@ def unary(name, np_fn, rule, save="self", node_name=None, floating=True, kind=No
     if kind is None:
         kind = _FLOAT if floating else _KEEP
     cls = node_class(node_name or name.capitalize() + "Backward0", rule,
-                     saved=(save,) if save else ())
+                     saved=(save,) if save else (), jvp=forward_ad.DIAGONAL)
     to_save = {"self": None, "result": (RESULT,), None: ()}[save]
 
     def op(input, *, out=None):
@@ -1699,3 +1700,13 @@ _export("real", "imag", "conj")
 Tensor.real = property(real)
 Tensor.imag = property(imag)
 Tensor.conj = conj
+
+# elementwise ops: each output element depends on the same element of each input only
+forward_ad.mark_diagonal(
+    AddBackward0, SubBackward0, RsubBackward0, RsubBackward1, MulBackward0, DivBackward0,
+    RemainderBackward0, RemainderBackward1, FmodBackward0, FmodBackward1, LogitBackward0,
+    PowBackward0, PowBackward1, PowBackward2, Atan2Backward0, HypotBackward0, XlogyBackward0,
+    XlogyBackward1, XlogyBackward2, MaximumBackward0, MinimumBackward0, FmaxBackward0,
+    FminBackward0, CopysignBackward0, CopysignBackward1, ClampBackward0, ClampBackward1,
+    ClampMinBackward0, ClampMaxBackward0, ClampMinBackward1, ClampMaxBackward1, LerpBackward0,
+    LerpBackward1, AddcmulBackward0, AddcdivBackward0, WhereBackward0, NanToNumBackward0)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd import engine
+from ..autograd import engine, forward_ad
 from ..autograd.graph import Node
 from ..autograd.grad_mode import state as _state
 from . import _core
@@ -408,7 +408,7 @@ CopySlices.__module__ = "builtins"
 def _base_edge(base):
     if base.grad_fn is not None:
         return (base.grad_fn, base._out_nr)
-    if base._rg:
+    if base._rg is True:
         return (base._get_acc(), 0)
     return (None, 0)
 
@@ -456,10 +456,15 @@ def inplace_on_view(view, op, args, kwargs):
     old = _make(view._data.copy())
     old.grad_fn, old._rg, old._out_nr, old._acc = view.grad_fn, view._rg, view._out_nr, \
         view._acc
+    tangent = forward_ad.tangent_of(view)
+    if tangent is not None:
+        old._x = {"tangent": tangent}
     r = op(old, *args, **kwargs)
     if not view._data.flags.writeable:
         raise RuntimeError(_OVERLAP)
     write_into(view, r._data)
+    if forward_ad.active[0]:
+        _write_view_tangent(base, view, forward_ad.tangent_of(r))
     inner = r.grad_fn
     if inner is None:
         return view
@@ -471,6 +476,28 @@ def inplace_on_view(view, op, args, kwargs):
     rebase(base, node)
     refresh_views(base, (view,))
     return view
+
+
+def _write_view_tangent(base, view, tangent):
+    """Forward AD: an in-place op on a view writes its tangent into the base's tangent."""
+    old = forward_ad.tangent_of(base)
+    if tangent is None and old is None:
+        return
+    new = np.zeros_like(base._data) if old is None else old.copy()
+    new.reshape(-1)[_positions(base._data, view._data).reshape(-1)] = \
+        0 if tangent is None else np.broadcast_to(tangent, view._data.shape).reshape(-1)
+    forward_ad.set_tangent(base, new)
+    refresh_view_tangents(base, (view,))
+
+
+def refresh_view_tangents(base, extra=()):
+    """Forward AD: each live view of base reads its part of base's (new) tangent."""
+    t = forward_ad.tangent_of(base)
+    if t is None:
+        return
+    flat = t.reshape(-1)
+    for v in _live_views(base) + [v for v in extra if v._base is base]:
+        forward_ad.set_tangent(v, flat[_positions(base._data, v._data)])
 
 
 def _track_view(base, view):
@@ -488,6 +515,7 @@ def _track_view(base, view):
 _core.inplace_on_view = inplace_on_view
 _core.track_view = _track_view
 _core.refresh_views = refresh_views
+_core.refresh_view_tangents = refresh_view_tangents
 
 
 # -- gather / scatter ----------------------------------------------------------------------

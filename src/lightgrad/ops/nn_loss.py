@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .._tensor import _make
+from ..autograd import forward_ad
 from ..autograd.grad_mode import state as _state
 from ._core import RESULT, declare, node_class, ns_def, record
 from .elementwise import erf as _t_erf, np_erf
@@ -716,3 +717,10 @@ def embedding(input, weight, padding_idx=None, scale_grad_by_freq=False):
 
 
 declare("embedding", "EmbeddingBackward0")
+
+# elementwise activations: the backward rule is also the forward-mode rule
+forward_ad.mark_diagonal(
+    LeakyReluBackward0, LeakyReluBackward1, EluBackward0, CeluBackward0, EluBackward1,
+    CeluBackward1, GeluBackward0, SiluBackward0, SoftplusBackward0, MishBackward0,
+    LogSigmoidBackward0, HardtanhBackward0, HardswishBackward0, HardsigmoidBackward0,
+    ThresholdBackward0, ThresholdBackward1, HardshrinkBackward0, SoftshrinkBackward0)
