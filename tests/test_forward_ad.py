@@ -84,3 +84,138 @@ def test_tangent_against_torch(op):
             assert t is None or not np.any(t)
         else:
             np.testing.assert_allclose(t, rt, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("op", GRAD_ENTRIES, ids=[op.label() for op in GRAD_ENTRIES])
+def test_jacfwd_one_batched_forward_pass_equals_reverse_jacobian(op):
+    """jacfwd pushes all basis tangents through each op at once (batched tangents)."""
+    ins, diff, _ = _setup(lightgrad, op)
+
+    def f(*xs):
+        args = list(ins)
+        for i, x in zip(diff, xs):
+            args[i] = x
+        return tuple(o for o in _as_list(op.fn(lightgrad, *args))
+                     if isinstance(o, lightgrad.Tensor) and o.is_floating_point())
+    xs = tuple(ins[i] for i in diff)
+    fwd = lightgrad.func.jacfwd(f, argnums=tuple(range(len(xs))))(*xs)
+    rev = lightgrad.autograd.functional.jacobian(f, xs)
+    for row_f, row_r in zip(fwd, rev):
+        for a, b in zip(row_f, row_r):
+            assert tuple(a.shape) == tuple(b.shape)
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-7, atol=1e-9)
+
+
+GG_ENTRIES = [op for op in ENTRIES if op.gradgrad]
+
+
+@pytest.mark.parametrize("op", GG_ENTRIES, ids=[op.label() for op in GG_ENTRIES])
+def test_forward_over_reverse_hessian_equals_reverse_over_reverse(op):
+    """Tangents flow through backward passes built with create_graph (the rules run on
+    lightgrad ops), so hessian(outer_jacobian_strategy="forward-mode") works for each op."""
+    ins, diff, _ = _setup(lightgrad, op)
+    rng = np.random.default_rng(4)
+
+    def f(*xs):
+        args = list(ins)
+        for i, x in zip(diff, xs):
+            args[i] = x
+        total = 0
+        for o in _as_list(op.fn(lightgrad, *args)):
+            if isinstance(o, lightgrad.Tensor) and o.is_floating_point():
+                total = total + (o * lightgrad.tensor(rng.standard_normal(tuple(o.shape)))).sum()
+        return total
+    xs = tuple(ins[i] for i in diff)
+    fwd_state = rng.bit_generator.state
+    fwd = lightgrad.autograd.functional.hessian(f, xs, outer_jacobian_strategy="forward-mode",
+                                                vectorize=True)
+    rng.bit_generator.state = fwd_state
+    rev = lightgrad.autograd.functional.hessian(f, xs)
+    for row_f, row_r in zip(fwd, rev):
+        for a, b in zip(row_f, row_r):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-8)
+
+
+# -- the dual-tensor API, side by side with torch ------------------------------------------
+def _api_story(mod, fw):
+    """A run through the API; returns what a user would observe, as plain values."""
+    seen = []
+    x = mod.tensor([0.5, -1.0, 2.0], dtype=mod.float64)
+    t = mod.tensor([1.0, 2.0, 3.0], dtype=mod.float64)
+    w = mod.tensor([3.0, 4.0, 5.0], dtype=mod.float64, requires_grad=True)
+    with fw.dual_level():
+        d = fw.make_dual(x, t)
+        seen += [d.requires_grad, d.grad_fn is None, d._base is x, d.is_leaf]
+        y = d.exp() * w                       # mixes a dual and a tensor that requires grad
+        p, tan = fw.unpack_dual(y)
+        seen += [y.requires_grad, type(y.grad_fn).__name__, tan.tolist(), p.tolist()]
+        z = d.sin()
+        seen += [z.requires_grad, z.grad_fn is None, fw.unpack_dual(z).tangent.tolist()]
+        seen.append(fw.unpack_dual(x).tangent is None)
+        e = d * 1
+        e.mul_(d)                             # in place on a dual
+        seen.append(fw.unpack_dual(e).tangent.tolist())
+        v = e[1:]
+        v.add_(d[:2])                         # in place on a view: the base's tangent follows
+        seen.append(fw.unpack_dual(e).tangent.tolist())
+        y.sum().backward()                    # reverse mode still works beside it
+        seen.append(w.grad.tolist())
+        dr = fw.make_dual(w * 1, t)
+        seen += [dr.requires_grad, type(dr.grad_fn).__name__]
+    seen.append(fw.unpack_dual(y).tangent is None)   # tangents end with the level
+    seen.append(fw.unpack_dual(d).tangent is None)
+    return seen
+
+
+def test_dual_tensor_api_matches_torch():
+    torch = require("torch")
+    import torch.autograd.forward_ad as tfw
+    ours, ref = _api_story(lightgrad, fwAD), _api_story(torch, tfw)
+    assert len(ours) == len(ref)
+    for a, b in zip(ours, ref):
+        if isinstance(b, list):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+        else:
+            assert a == b
+
+
+def _error(fn):
+    try:
+        fn()
+    except Exception as e:      # noqa: BLE001  (the error itself is what we compare)
+        return type(e).__name__, str(e)
+    return None
+
+
+def _api_errors(mod, fw):
+    x = mod.tensor([1.0, 2.0, 3.0])
+    out = [_error(lambda: fw.make_dual(x, mod.ones(3)))]     # no level
+    with fw.dual_level():
+        out.append(_error(lambda: fw.make_dual(x, mod.ones(2))))
+        out.append(_error(lambda: fw.make_dual(mod.arange(3), mod.ones(3))))
+        out.append(_error(lambda: fw.enter_dual_level()))
+    return out
+
+
+def test_api_errors_match_torch():
+    torch = require("torch")
+    import torch.autograd.forward_ad as tfw
+    ours = [e and (e[0], e[1].replace("lightgrad.", "torch.")) for e in
+            _api_errors(lightgrad, fwAD)]
+    assert ours == _api_errors(torch, tfw)
+
+
+def test_dual_prints_its_tangent():
+    with fwAD.dual_level():
+        d = fwAD.make_dual(lightgrad.zeros(2), lightgrad.ones(2))
+        assert repr(d) == "tensor([0., 0.], tangent=tensor([1., 1.]))"
+        y = d * lightgrad.tensor([1.0, 2.0], requires_grad=True)
+        assert repr(y) == ("tensor([0., 0.], grad_fn=<MulBackward0>, "
+                           "tangent=tensor([1., 2.]))")
+
+
+def test_complex_duals_are_refused_clearly():
+    # lightgrad does not differentiate complex tensors (reverse mode refuses them too)
+    with fwAD.dual_level():
+        with pytest.raises(NotImplementedError, match="complex"):
+            fwAD.make_dual(lightgrad.tensor([1 + 1j]), lightgrad.tensor([1 + 0j]))

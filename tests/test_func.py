@@ -53,6 +53,21 @@ VALUES = [
     "dtype=torch.float64), torch.tensor(2., dtype=torch.float64)))",
     f"func.vjp(lambda x: (x * 2, {{'m': x.max()}}), {X}, has_aux=True)[2]",
     f"func.vjp(lambda p: p['w'] * 3, {{'w': {X}}})[1]({X})",
+    # forward mode
+    f"func.jvp(lambda x: x.sin() * x, ({X},), (torch.ones(3, dtype=torch.float64),))",
+    f"func.jvp(lambda x, y: (x[:2] @ y, y.sum()), ({X}, {Y}), ({X} * 2, {Y} - 1))",
+    f"func.jvp(lambda p: {{'a': p['w'].exp(), 'b': [p['w'].sum()]}}, ({{'w': {X}}},), "
+    f"({{'w': {X}}},))",
+    f"func.jvp(lambda x: (x * 2, {{'m': x.max()}}), ({X},), ({X},), has_aux=True)",
+    f"func.jvp(lambda x, y: y * 2, ({X}, {X}), ({X}, {X}))",
+    f"func.jvp(lambda x: torch.tensor(3.), ({X},), ({X},))",
+    f"func.jacfwd(lambda x: x.sin() * x)({X})",
+    f"func.jacfwd(lambda x, y: (x[:2] @ y, y.sum()), argnums=(0, 1))({X}, {Y})",
+    f"func.jacfwd(lambda x: {{'a': x * 2, 'b': (x.sum(),)}})({X})",
+    f"func.jacfwd(lambda p: p['w'].exp() * p['v'].sum())({{'w': {X}, 'v': {Y}}})",
+    f"func.jacfwd(lambda x: (x.sin(), x.cos()), has_aux=True)({X})",
+    f"func.jacfwd(lambda x: x.softmax(0).log().cumsum(0))({X})",
+    f"func.jacfwd(func.jacrev(lambda x: (x ** 3).prod()))({X})",
     # nesting: the inner result keeps the outer graph exactly where it depends on it
     f"func.grad(lambda x: func.grad(lambda y: (x * y ** 2).sum())(x).sum())({X})",
     f"func.grad(lambda x: func.grad(lambda y: (y ** 3).sum())(x).sum())({X})",
@@ -78,6 +93,12 @@ def test_values_and_structures_match_torch(torch, expr):
 
 
 ERRORS = [
+    "func.jvp(torch.sin, torch.ones(3), (torch.ones(3),))",
+    "func.jvp(torch.sin, (torch.ones(3),), (torch.ones(2),))",
+    "func.jvp(torch.sin, (1.0,), (1.0,))",
+    "func.jvp(lambda x: x * 2, (torch.ones(3),), (torch.ones(3),), has_aux=True)",
+    "func.jvp(lambda x: 3, (torch.ones(3),), (torch.ones(3),))",
+    "func.jacfwd(lambda x: x * 2, randomness='bad')(torch.ones(3))",
     "func.grad(lambda x: x)(torch.ones(3))",
     "func.grad(lambda x: (x, x))(torch.ones(3))",
     "func.grad(lambda x: x.sum(), has_aux=True)(torch.ones(3))",
@@ -119,12 +140,6 @@ ERRORS = [
 @pytest.mark.parametrize("expr", ERRORS)
 def test_errors_match_torch(torch, expr):
     same(torch, expr)
-
-
-def test_only_the_first_step_of_func_exists():
-    # vmap, jvp, jacfwd and linearize come with batching rules and forward mode
-    for name in ("vmap", "jvp", "jacfwd", "linearize"):
-        assert not hasattr(lightgrad.func, name)
 
 
 def test_vjp_fn_can_be_called_twice_and_with_create_graph():
@@ -232,6 +247,12 @@ def test_functional_call_restores_after_error_and_buffers():
 
 
 FC_ERRORS = [
+    "func.jvp(torch.sin, torch.ones(3), (torch.ones(3),))",
+    "func.jvp(torch.sin, (torch.ones(3),), (torch.ones(2),))",
+    "func.jvp(torch.sin, (1.0,), (1.0,))",
+    "func.jvp(lambda x: x * 2, (torch.ones(3),), (torch.ones(3),), has_aux=True)",
+    "func.jvp(lambda x: 3, (torch.ones(3),), (torch.ones(3),))",
+    "func.jacfwd(lambda x: x * 2, randomness='bad')(torch.ones(3))",
     "func.functional_call(m, ({'weight': torch.ones(2, 2)}, {'weight': torch.ones(2, 2)}), x)",
     "func.functional_call(m, 3, x)",
     "func.functional_call(m, [{'weight': torch.ones(2, 2)}], x)",

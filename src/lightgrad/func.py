@@ -6,7 +6,9 @@ copies of the chosen arguments; a result keeps a graph only when it depends on t
 outside the call (an enclosing transform, or a tensor that requires grad), so transforms
 nest: `grad(grad(f))`, `jacrev(jacrev(f))` (which is `hessian`).
 
-Not yet here: vmap, jvp, jacfwd and linearize (they need batching rules and forward mode).
+jvp and jacfwd run on forward-mode AD (autograd.forward_ad); jacfwd pushes one batch of
+basis tangents through the function in a single forward pass, as jacrev pulls one batch of
+rows back in a single backward pass. vmap is in lightgrad._vmap.
 
 >>> import lightgrad as torch
 >>> from lightgrad.func import grad
@@ -15,12 +17,16 @@ tensor([ 3., 12.])
 """
 import collections
 
+import numpy as np
+
 import lightgrad as _lg
 from .autograd import grad_mode
+from .autograd.forward_ad import set_tangent, tangent_of
 from .autograd.functional import batched_jacobian
 from .autograd.graph import AccumulateGrad, _seq
 
-__all__ = ["grad", "grad_and_value", "hessian", "jacrev", "vjp", "functional_call"]
+__all__ = ["grad", "grad_and_value", "hessian", "jacrev", "jacfwd", "jvp", "vjp",
+           "functional_call"]
 
 
 # -- pytrees: tuples, lists, dicts and namedtuples of leaves ------------------------------
@@ -115,12 +121,21 @@ class _Scope:
         self.start = next(_seq)
         self.inner = set()
         self.keep = []   # holds the fresh leaves, so that their ids stay theirs
+        # inside a forward-mode transform (jacfwd of jacrev): the inputs carry tangents, and
+        # the backward passes must be built of ops (create_graph) for tangents to flow on
+        self.tangents = False
 
     def fresh(self, t):
         if not isinstance(t, _lg.Tensor):
             raise ValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
         # an input on an outer graph stays tied to it, so an enclosing transform sees through
-        new = t.view_as(t) if t.requires_grad else t.detach().requires_grad_()
+        if tangent_of(t) is not None:
+            self.tangents = True
+            new = t.view_as(t)          # keeps the tangent
+            if not new.requires_grad:
+                new.requires_grad_()
+        else:
+            new = t.view_as(t) if t.requires_grad else t.detach().requires_grad_()
         if new.grad_fn is None:
             self.inner.add(id(new))
         self.keep.append(new)
@@ -158,7 +173,12 @@ class _Scope:
         """A result as the caller sees it: detached unless it depends on outer tensors."""
         if t is None or not isinstance(t, _lg.Tensor) or not t.requires_grad:
             return t
-        return t if self.reaches_outside((t,)) else t.detach()
+        if self.reaches_outside((t,)):
+            return t
+        d = t.detach()
+        if self.tangents and tangent_of(t) is not None:
+            set_tangent(d, tangent_of(t))
+        return d
 
 
 def _grads(scope, outputs, leaves, cotangents=None, create_graph=None, retain_graph=None):
@@ -167,7 +187,7 @@ def _grads(scope, outputs, leaves, cotangents=None, create_graph=None, retain_gr
     pairs = [(o, c) for o, c in zip(outputs, cotangents or (None,) * len(outputs))
              if o.requires_grad]
     if create_graph is None:
-        create_graph = (scope.reaches_outside(o for o, _ in pairs)
+        create_graph = (scope.tangents or scope.reaches_outside(o for o, _ in pairs)
                         or any(c is not None and c.requires_grad for _, c in pairs))
     if pairs:
         gs = _lg.autograd.grad(tuple(o for o, _ in pairs), tuple(leaves),
@@ -307,6 +327,132 @@ def vjp(func, *primals, has_aux=False):
     return value, vjp_fn
 
 
+# -- jvp (forward mode) ------------------------------------------------------------------
+
+def _check_primals(who, primals, tangents):
+    if not isinstance(primals, tuple):
+        raise RuntimeError(f"{who}: Expected primals to be a tuple. E.g. it should be valid to "
+                           "call f(*primals).")
+    p_leaves, p_spec = tree_flatten(primals)
+    t_leaves, t_spec = tree_flatten(tangents)
+    if p_spec != t_spec:
+        raise RuntimeError(f"{who}: Expected primals and tangents to have the same python "
+                           "structure. For example, if primals is a tuple of 3 tensors, "
+                           "tangents also must be. Got primals with structure "
+                           f"{p_spec} and tangents with structure {t_spec}")
+    for name, leaves in (("primals", p_leaves), ("tangents", t_leaves)):
+        for x in leaves:
+            if not isinstance(x, _lg.Tensor):
+                raise RuntimeError(f"{who}: Expected {name} to only contain Tensors, got "
+                                   f"{type(x)}")
+    return p_leaves, t_leaves, p_spec
+
+
+def _forward(who, func, args, make_duals, has_aux):
+    """Run func(*args) in a dual level with the duals `make_duals()` builds; returns the
+    output leaves' (primal, tangent) pairs, the output spec and aux."""
+    from .autograd import forward_ad
+    with forward_ad.dual_level(), grad_mode.enable_grad():
+        out, aux = _split_aux(func(*make_duals(args)), has_aux, who)
+        outs, spec = tree_flatten(out)
+        pairs = []
+        for o in outs:
+            if not isinstance(o, _lg.Tensor):
+                raise RuntimeError(f"{who}: expected f(*primals) to return only tensors, got "
+                                   f"unsupported type {type(o)}")
+            pairs.append((o, forward_ad.tangent_of(o)))
+        if has_aux:
+            aux_leaves, aux_spec = tree_flatten(aux)
+            for a in aux_leaves:
+                if not isinstance(a, _lg.Tensor):
+                    raise RuntimeError(f"Expected tensors, got unsupported type {type(a)}")
+            aux = tree_unflatten([forward_ad.unpack_dual(a).primal for a in aux_leaves],
+                                 aux_spec)
+        pairs = [(forward_ad.unpack_dual(o).primal, t) for o, t in pairs]
+    return pairs, spec, aux
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """(func(*primals), J @ tangents): the output and its directional derivative along
+    `tangents` (same structure as primals), by forward-mode AD; plus aux with has_aux.
+
+    >>> jvp(lambda x: x ** 2, (torch.tensor([1., 2.]),), (torch.ones(2),))
+    (tensor([1., 4.]), tensor([2., 4.]))
+    """
+    from .autograd import forward_ad
+    who = "jvp(f, primals, tangents)"
+    if strict:
+        raise RuntimeError("jvp(f, primals, tangents): strict is not implemented yet")
+    p_leaves, t_leaves, p_spec = _check_primals(who, primals, tangents)
+
+    def duals(args):
+        return tree_unflatten([forward_ad.make_dual(p, t) for p, t in zip(p_leaves, t_leaves)],
+                              p_spec)
+    pairs, spec, aux = _forward(who, func, primals, duals, has_aux)
+    values = tree_unflatten([p for p, _ in pairs], spec)
+    tans = tree_unflatten([_lg.zeros_like(p) if t is None else _lg.tensor(t)
+                           for p, t in pairs], spec)
+    return (values, tans, aux) if has_aux else (values, tans)
+
+
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    """The Jacobian of func with respect to args[argnums] by forward mode: one forward pass
+    carrying a batch of basis tangents (one per input element). Same layout as jacrev:
+    output.shape + input.shape per (output, input) pair.
+
+    >>> jacfwd(lambda x: x.sin())(torch.zeros(2))
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    from .autograd import forward_ad
+    from .ops._batched import Batched
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+    who = "jacfwd(f, *args)"
+
+    def wrapper(*args):
+        nums = _check_argnums(argnums, len(args))
+        parts = [tree_flatten(args[i]) for i in nums]
+        leaves = [x for ls, _ in parts for x in ls]
+        for x in leaves:
+            if not isinstance(x, _lg.Tensor):
+                raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
+        sizes = [x.nelement() for x in leaves]
+        total = sum(sizes)
+
+        def duals(args):
+            # tangent batch k is the k-th basis vector of all differentiated inputs together
+            args = list(args)
+            start = 0
+            for i, (ls, spec) in zip(nums, parts):
+                new = []
+                for x in ls:
+                    basis = np.zeros((total, x.nelement()), x._data.dtype)
+                    basis[start:start + x.nelement()] = np.eye(x.nelement(), dtype=basis.dtype)
+                    d = forward_ad.make_dual(x, _lg.zeros_like(x))
+                    forward_ad.set_tangent(d, Batched(basis.reshape((total,) + x._data.shape)))
+                    new.append(d)
+                    start += x.nelement()
+                args[i] = tree_unflatten(new, spec)
+            return args
+        pairs, spec, aux = _forward(who, func, args, duals, has_aux)
+        per_out = []
+        for p, t in pairs:
+            phys = np.zeros((total,) + p._data.shape, p._data.dtype) if t is None else \
+                np.broadcast_to(t.a, (total,) + p._data.shape)
+            flat = phys.reshape(total, -1)            # (input element, output element)
+            jacs, start = [], 0
+            for x, n in zip(leaves, sizes):
+                block = flat[start:start + n].T.reshape(tuple(p.shape) + tuple(x.shape))
+                jacs.append(_lg.tensor(np.array(block)))
+                start += n
+            per_out.append(_regroup(jacs, [(ls, sp) for ls, sp in parts], argnums))
+        jac = tree_unflatten(per_out, spec)
+        return (jac, aux) if has_aux else jac
+    return wrapper
+
+
 # -- Jacobians ---------------------------------------------------------------------------
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
@@ -338,7 +484,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
                     raise RuntimeError(f"{who}: expected f(*primals) to return only tensors, "
                                        f"got unsupported type {type(o)}")
             leaves = [x for ls, _ in parts for x in ls]
-            create_graph = scope.reaches_outside(outs)
+            create_graph = scope.tangents or scope.reaches_outside(outs)
             jacs = [_jacobian_of(scope, o, leaves, create_graph, chunk_size) for o in outs]
         per_out = [_regroup([scope.escape(j) for j in js], parts, argnums) for js in jacs]
         jac = tree_unflatten(per_out, out_spec)

@@ -32,6 +32,7 @@ import weakref
 import numpy as np
 
 from . import grad_mode
+from .graph import SavedOutput
 
 FORWARD_ONLY = 2       # `_rg` of a dual tensor that does not require grad itself
 DIAGONAL = "diagonal"  # `jvp=` of elementwise ops: the backward rule is also the JVP rule
@@ -115,6 +116,9 @@ def make_dual(tensor, tangent, *, level=None):
     if not (tensor.is_floating_point() or tensor.is_complex()):
         raise ValueError("Expected primal to be floating point or complex, but got: "
                          f"{tensor.dtype}")
+    if tensor.is_complex():
+        raise NotImplementedError("lightgrad does not differentiate complex tensors yet: "
+                                  "make_dual needs a real floating point dtype")
     if not isinstance(tangent, Tensor) or not (tangent.is_floating_point()
                                                or tangent.is_complex()):
         raise ValueError("Expected tangent to be floating point or complex, but got: "
@@ -155,53 +159,97 @@ def unpack_dual(tensor, *, level=None):
 
 
 # -- propagation through ops --------------------------------------------------------------
+# A tangent is an array of its tensor's shape, or (inside jacfwd) an ops._batched.Batched:
+# several tangents at once, pushed through each op in one go.
+_Batched = []   # [the Batched class], imported on first use (ops imports this module)
+
+
+def _batched_class():
+    if not _Batched:
+        from ..ops._batched import Batched
+        _Batched.append(Batched)
+    return _Batched[0]
+
+
 def propagate(outs, node, inputs, differentiable=None):
     """Give the outputs `outs` of the op that built `node` from `inputs` their tangents
     (those marked differentiable, when the op says which)."""
     tangents = [tangent_of(t) for t in inputs]
     if not any(t is not None for t in tangents):
         return
+    batch = _batch_size(tangents)
+    if batch is not None:   # line every tangent up as a batch
+        Batched = _batched_class()
+        tangents = [t if t is None or type(t) is Batched
+                    else Batched(np.broadcast_to(t, (batch,) + t.shape)) for t in tangents]
     rule = type(node)._jvp
     if rule == DIAGONAL and all(o._data.dtype.kind == "f" for o in outs):
-        results = [_diagonal_jvp(node, tangents, outs[0]._data)]
+        results = [_diagonal_jvp(node, tangents, outs[0]._data, batch is not None)]
     elif rule is not None and rule != DIAGONAL:
         from ..ops._core import NP
         r = rule(NP, tangents, node._meta, *node._unpack(False))
         results = list(r) if isinstance(r, (list, tuple)) else [r]
     else:
-        results = _transposed_jvp(node, tangents, [o._data for o in outs])
+        results = _transposed_jvp(node, tangents, [o._data for o in outs], batch)
     really_recording = any(getattr(t, "_rg", False) is True for t in inputs)
     for i, (o, r) in enumerate(zip(outs, results)):
         if differentiable is not None and not differentiable[i]:
             continue
-        d = o._data
-        if r is None:
-            r = np.zeros_like(d)
-        elif r.shape != d.shape or r.dtype != d.dtype:
-            r = np.broadcast_to(r, d.shape).astype(d.dtype)
-        set_tangent(o, r)
+        t = _conform(r, o._data, batch)
+        set_tangent(o, t)
+        for v in node._saved or ():
+            if type(v) is SavedOutput and v.nr == i:   # the rule's saved output
+                v.tangent = t
         if not really_recording:
             o._rg, o.grad_fn = FORWARD_ONLY, None
 
 
-def _diagonal_jvp(node, tangents, out):
+def _batch_size(tangents):
+    for t in tangents:
+        if t is not None and type(t) is not np.ndarray and hasattr(t, "a"):
+            return t.a.shape[0]
+    return None
+
+
+def _conform(r, d, batch):
+    """Tangent r as an array of d's shape and dtype (a batch of them when batch is set)."""
+    if batch is None:
+        if r is None:
+            return np.zeros_like(d)
+        if r.shape != d.shape or r.dtype != d.dtype:
+            return np.broadcast_to(r, d.shape).astype(d.dtype)
+        return r
+    from ..ops._batched import _aligned
+    Batched = _batched_class()
+    if r is None:
+        return Batched(np.zeros((batch,) + d.shape, d.dtype))
+    a = _aligned(r, d.ndim) if type(r) is Batched else r
+    if np.shape(a) != (batch,) + d.shape or a.dtype != d.dtype:
+        a = np.broadcast_to(a, (batch,) + d.shape).astype(d.dtype)
+    return Batched(a)
+
+
+def _diagonal_jvp(node, tangents, out, batched):
     """An elementwise op's JVP: its backward rule applied to each input's tangent, summed
     (the Jacobian of each input is diagonal, so it equals its transpose)."""
+    from ..ops._batched import B
     from ..ops._core import NP
+    ns = B if batched else NP
     saved = node._unpack(False)
     total = None
     for i, t in enumerate(tangents):
         if t is None:
             continue
-        g = np.broadcast_to(t, out.shape) if t.shape != out.shape else t
-        part = node._rule(NP, g, node._meta, *saved)[i]
+        g = ns.broadcast_to(t, out.shape) if t.shape != out.shape else t
+        part = node._rule(ns, g, node._meta, *saved)[i]
         if part is not None:
             total = part if total is None else total + part
     return total
 
 
-def _transposed_jvp(node, tangents, outs):
-    """J t for each output, by reverse mode through the node's backward rule u -> J^H u."""
+def _transposed_jvp(node, tangents, outs, batch):
+    """J t for each output, by reverse mode through the node's backward rule u -> J^H u
+    (a batched backward pass for a batch of tangents)."""
     from .._tensor import Tensor, _make
     from ..ops._core import T
     from . import grad
@@ -218,8 +266,11 @@ def _transposed_jvp(node, tangents, outs):
                      if t is not None and isinstance(g, Tensor) and g.requires_grad]
             if not pairs:
                 return [None] * len(outs)
-            res = grad([g for g, _ in pairs], us, [_make(t) for _, t in pairs],
-                       allow_unused=True)
+            res = grad([g for g, _ in pairs], us,
+                       [_make(t if batch is None else t.a) for _, t in pairs],
+                       allow_unused=True, is_grads_batched=batch is not None)
     finally:
         active[0] = True
-    return [None if r is None else r._data for r in res]
+    if batch is None:
+        return [None if r is None else r._data for r in res]
+    return [None if r is None else _batched_class()(r._data) for r in res]

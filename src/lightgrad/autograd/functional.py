@@ -17,6 +17,7 @@ import numpy as np
 import lightgrad as _lg   # partly loaded here (autograd loads with the Tensor); used at call time
 
 from . import grad_mode
+from .forward_ad import tangent_of
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
@@ -51,7 +52,8 @@ def _fresh_inputs(inputs, create_graph, requires_grad):
     with the ones we differentiate; they stay tied to the caller's graph with create_graph."""
     if create_graph:
         return tuple(t.view_as(t) if t.requires_grad else
-                     t.detach().requires_grad_(requires_grad) for t in inputs)
+                     t.view_as(t).requires_grad_(requires_grad) if tangent_of(t) is not None
+                     else t.detach().requires_grad_(requires_grad) for t in inputs)
     return tuple(t.detach().requires_grad_(requires_grad) for t in inputs)
 
 
@@ -303,9 +305,11 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                 "torch.autograd.functional.jacobian: `strict=True` and "
                 '`strategy="forward-mode"` are not supported together (yet). Please either '
                 'set `strict=False` or `strategy="reverse-mode"`.')
-        raise NotImplementedError('lightgrad: jacobian(strategy="forward-mode") needs '
-                                  'forward-mode AD, which is not implemented yet; use '
-                                  'strategy="reverse-mode".')
+        if not vectorize:
+            raise NotImplementedError("Computing Jacobian using forward-AD or "
+                                      "forward-over-reverse Hessian isonly implemented for "
+                                      "`vectorize=True`.")
+        return _forward_jacobian(func, inputs)
     with grad_mode.enable_grad():
         in_tuple, inputs = _tupled(inputs, "inputs", "jacobian")
         inputs = _fresh_inputs(inputs, create_graph, True)
@@ -324,6 +328,20 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                 rows.append(_jacobian_rows(out, i, inputs, create_graph, strict))
     rows = tuple(_detached(r, create_graph) for r in rows)
     return _untuple2(rows, out_tuple, in_tuple)
+
+
+def _forward_jacobian(func, inputs):
+    """jacobian(strategy="forward-mode"): one forward pass with a batch of basis tangents."""
+    in_tuple, inputs = _tupled(inputs, "inputs", "jacobian")
+    out_tuple = []
+
+    def tupled(*xs):
+        is_tuple, outs = _tupled(func(*xs), "outputs of the user-provided function",
+                                 "jacobian")
+        out_tuple.append(is_tuple)
+        return outs
+    rows = _lg.func.jacfwd(tupled, argnums=tuple(range(len(inputs))))(*inputs)
+    return _untuple2(tuple(rows), out_tuple[0], in_tuple)
 
 
 def batched_jacobian(out, inputs, chunk_size=None):

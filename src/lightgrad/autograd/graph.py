@@ -72,11 +72,12 @@ class _Hooks:
 class SavedOutput:
     """An op's own output, saved without keeping the output Tensor (which would form the
     cycle output -> node -> output); rebuilt as a Tensor tied to the node when needed."""
-    __slots__ = ("data", "nr", "vc", "version")
+    __slots__ = ("data", "nr", "vc", "version", "tangent")
 
     def __init__(self, tensor):
         self.data, self.vc, self.version, self.nr = tensor._data, tensor._vc, tensor._vc[0], \
             tensor._out_nr
+        self.tangent = None     # forward AD: the output's tangent, for double backward
         if hook_stack:   # packed: `data` holds the SavedPacked, version None (see _unpack)
             self.data, self.vc, self.version = pack_saved(tensor, True), _PACKED_VC, None
 
@@ -192,7 +193,13 @@ class Node:
                     raise version_error(_type_str(_wrap(v.data, None, 0)), v.data.shape,
                                         f", which is output {v.nr} of {op_name(self)},",
                                         v.vc[0], v.version)
-                out.append(_wrap(v.data, self, v.nr) if as_tensors else v.data)
+                if not as_tensors:
+                    out.append(v.data)
+                    continue
+                t = _wrap(v.data, self, v.nr)
+                if v.tangent is not None and forward_ad.active[0]:
+                    forward_ad.set_tangent(t, v.tangent)
+                out.append(t)
             else:
                 out.append(v)
         return out
@@ -408,3 +415,4 @@ class disable_saved_tensors_hooks:
 
 # what a graph keeps alive: the summary lives beside, for readers of this file's core
 from ._summary import GraphSummary, SavedValue, summary, walk  # noqa: E402,F401
+from . import forward_ad  # noqa: E402  (last: it reads SavedOutput from here)

@@ -483,11 +483,20 @@ def _write_view_tangent(base, view, tangent):
     old = forward_ad.tangent_of(base)
     if tangent is None and old is None:
         return
-    new = np.zeros_like(base._data) if old is None else old.copy()
-    new.reshape(-1)[_positions(base._data, view._data).reshape(-1)] = \
-        0 if tangent is None else np.broadcast_to(tangent, view._data.shape).reshape(-1)
-    forward_ad.set_tangent(base, new)
+    batch = forward_ad._batch_size([old, tangent])
+    lead = () if batch is None else (batch,)
+    new = np.zeros(lead + base._data.shape, base._data.dtype) if old is None else \
+        np.array(np.broadcast_to(_physical(old), lead + base._data.shape))
+    pos = _positions(base._data, view._data).reshape(-1)
+    new.reshape(lead + (-1,))[..., pos] = 0 if tangent is None else np.broadcast_to(
+        _physical(tangent), lead + view._data.shape).reshape(lead + (-1,))
+    forward_ad.set_tangent(base, new if batch is None else forward_ad._batched_class()(new))
     refresh_view_tangents(base, (view,))
+
+
+def _physical(t):
+    """A tangent's array (with the batch first for a batch of tangents)."""
+    return t if type(t) is np.ndarray else t.a
 
 
 def refresh_view_tangents(base, extra=()):
@@ -495,9 +504,14 @@ def refresh_view_tangents(base, extra=()):
     t = forward_ad.tangent_of(base)
     if t is None:
         return
-    flat = t.reshape(-1)
+    if type(t) is np.ndarray:
+        flat = t.reshape(-1)
+        for v in _live_views(base) + [v for v in extra if v._base is base]:
+            forward_ad.set_tangent(v, flat[_positions(base._data, v._data)])
+        return
+    flat = t.a.reshape(t.a.shape[0], -1)
     for v in _live_views(base) + [v for v in extra if v._base is base]:
-        forward_ad.set_tangent(v, flat[_positions(base._data, v._data)])
+        forward_ad.set_tangent(v, type(t)(flat[:, _positions(base._data, v._data)]))
 
 
 def _track_view(base, view):
