@@ -26,7 +26,7 @@ from .autograd.functional import batched_jacobian
 from .autograd.graph import AccumulateGrad, _seq
 
 __all__ = ["grad", "grad_and_value", "hessian", "jacrev", "jacfwd", "jvp", "vjp",
-           "functional_call"]
+           "functional_call", "vmap"]
 
 
 # -- pytrees: tuples, lists, dicts and namedtuples of leaves ------------------------------
@@ -128,6 +128,8 @@ class _Scope:
     def fresh(self, t):
         if not isinstance(t, _lg.Tensor):
             raise ValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
+        if type(t) is _vmap.BatchedTensor:     # inside vmap: a fresh physical leaf
+            return _vmap._wrap(self.fresh(t._p), t._lvl)
         # an input on an outer graph stays tied to it, so an enclosing transform sees through
         if tangent_of(t) is not None:
             self.tangents = True
@@ -147,6 +149,8 @@ class _Scope:
         seen = set()
         todo = []
         for t in tensors:
+            while type(t) is _vmap.BatchedTensor:
+                t = t._p
             if t is None or not t.requires_grad:
                 continue
             if t.grad_fn is None:
@@ -219,8 +223,13 @@ def _fresh_args(scope, args, nums):
     """args with args[i], i in nums, replaced by fresh copies; and per i its leaves/spec."""
     args = list(args)
     parts = []
+    # inside vmap, an argument shared by all examples still gets a gradient per example
+    batch = _vmap.batch_of(tree_flatten(args)[0]) if _vmap.active() else None
     for i in nums:
         leaves, spec = tree_flatten(args[i])
+        if batch is not None:
+            leaves = [_vmap.batched_like(x, batch) if isinstance(x, _lg.Tensor) else x
+                      for x in leaves]
         new = [scope.fresh(x) for x in leaves]
         args[i] = tree_unflatten(new, spec)
         parts.append((new, spec))
@@ -348,6 +357,12 @@ def _check_primals(who, primals, tangents):
     return p_leaves, t_leaves, p_spec
 
 
+def _no_forward_mode_in_vmap(leaves):
+    if _vmap.active() and _vmap.batch_of(leaves) is not None:
+        raise RuntimeError("vmap: forward-mode AD (make_dual, jvp, jacfwd) inside vmap is not "
+                           "supported yet")
+
+
 def _forward(who, func, args, make_duals, has_aux):
     """Run func(*args) in a dual level with the duals `make_duals()` builds; returns the
     output leaves' (primal, tangent) pairs, the output spec and aux."""
@@ -384,6 +399,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if strict:
         raise RuntimeError("jvp(f, primals, tangents): strict is not implemented yet")
     p_leaves, t_leaves, p_spec = _check_primals(who, primals, tangents)
+    _no_forward_mode_in_vmap(p_leaves + t_leaves)
 
     def duals(args):
         return tree_unflatten([forward_ad.make_dual(p, t) for p, t in zip(p_leaves, t_leaves)],
@@ -418,6 +434,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         for x in leaves:
             if not isinstance(x, _lg.Tensor):
                 raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
+        _no_forward_mode_in_vmap(tree_flatten(args)[0])
         sizes = [x.nelement() for x in leaves]
         total = sum(sizes)
 
@@ -497,7 +514,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
 def _jacobian_of(scope, out, leaves, create_graph, chunk_size=None):
     """d out / d leaf for each leaf, shaped out.shape + leaf.shape: one batched pass, or
     one pass per element when the result needs a graph."""
-    if not create_graph:
+    if not create_graph and type(out) is not _vmap.BatchedTensor:
         return list(batched_jacobian(out, leaves, chunk_size))
     flat = out.reshape(-1)
     rows = [[] for _ in leaves]
@@ -628,3 +645,7 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
         # restore in reverse, so a name swapped twice (tied) ends with its first original
         for path, old in reversed(list(originals.items())):
             _swap(module, path, old)
+
+
+from . import _vmap  # noqa: E402  (last: it uses the pytree helpers above)
+from ._vmap import vmap  # noqa: E402,F401

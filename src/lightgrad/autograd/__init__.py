@@ -1,4 +1,5 @@
 """torch.autograd: backward(), grad(), grad modes, Function, gradcheck and anomaly mode."""
+import sys
 import warnings
 
 import numpy as np
@@ -120,6 +121,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     inputs = _as_tuple(inputs)
     if len(inputs) == 0:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    vm = sys.modules.get("lightgrad._vmap")
+    if vm is not None and vm.active():
+        gos = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
+        if vm.batch_of(outputs + inputs + gos) is not None:     # inside vmap
+            return vm.grad(outputs, inputs, gos, retain_graph=retain_graph,
+                           create_graph=create_graph, allow_unused=allow_unused,
+                           is_grads_batched=is_grads_batched,
+                           materialize_grads=materialize_grads)
     if allow_unused is None:
         allow_unused = materialize_grads
     if not allow_unused and materialize_grads:

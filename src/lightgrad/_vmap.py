@@ -1,0 +1,951 @@
+"""vmap: run a function written for one example over a batch of them, op by op.
+
+Inside `vmap(f)(x)`, f sees BatchedTensors: each wraps a *physical* tensor holding the
+whole batch in dim 0 and shows the rest as its *logical* shape (one example). Each op has
+a batching rule that rewrites the call onto the physical tensors (shift `dim` arguments by
+one, line up the dims of operands, flatten for a full reduction, ...), so f runs once, over
+the whole batch, with the ordinary ops; gradients flow through it as through any op.
+
+How a call reaches its rule: while a vmap runs, the public functions of lightgrad,
+lightgrad.nn.functional and lightgrad.linalg are replaced by dispatchers (and restored
+after), and BatchedTensor's methods and operators dispatch the same way. An op without a
+rule raises an error that names it; it never computes on the physical tensor as if it
+were one example. Nested vmaps nest BatchedTensors: a physical tensor may itself be the
+BatchedTensor of an enclosing vmap, and each dispatch peels one level.
+
+Not supported: ops whose output shape depends on values (nonzero, masked_select, ...),
+.item() and data-dependent control flow (as in torch), and calls through a function
+reference taken before the vmap began (`from lightgrad import sin`), which reach the op
+unbatched and fail with an error.
+"""
+import functools
+
+import numpy as np
+
+from ._tensor import Size, Tensor
+
+_state = {"depth": 0, "installed": {}, "randomness": []}
+
+
+def _error(msg):
+    return RuntimeError(f"vmap: {msg}")
+
+
+class BatchedTensor(Tensor):
+    """One vmap level's view of a batch: `_p` holds the batch in dim 0, `_lvl` is the
+    nesting level. Tensor's fields are unset, so an op without a batching rule that reaches
+    into one fails (see __getattr__) instead of computing on the whole batch."""
+    __slots__ = ("_p", "_lvl")
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise _error("an operation without a batching rule received a batched tensor "
+                         f"(it reached for the tensor's {name}). Call ops as lightgrad.<op> "
+                         "or as methods, or move the op out of vmap.")
+        raise AttributeError(f"'BatchedTensor' object has no attribute '{name}'")
+
+    # -- the logical view --------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(tuple(self._p.shape)[1:])
+
+    def size(self, dim=None):
+        s = self.shape
+        return s if dim is None else s[dim]
+
+    def dim(self):
+        return len(self._p.shape) - 1
+
+    ndim = property(dim)
+    dtype = property(lambda self: self._p.dtype)
+    device = property(lambda self: self._p.device)
+    requires_grad = property(lambda self: self._p.requires_grad)
+    grad_fn = property(lambda self: None)
+    is_leaf = property(lambda self: True)
+    T = property(lambda self: self.permute(*range(self.dim() - 1, -1, -1)))
+    mT = property(lambda self: self.transpose(-2, -1))
+
+    def numel(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    nelement = numel
+
+    def __len__(self):
+        if self.dim() == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def is_floating_point(self):
+        return self._p.is_floating_point()
+
+    def is_complex(self):
+        return self._p.is_complex()
+
+    def __repr__(self):
+        return f"BatchedTensor(lvl={self._lvl}, bdim=0, value=\n{self._p!r}\n)"
+
+    __str__ = __repr__
+
+    def __bool__(self):
+        raise _error("It looks like you're attempting to use a Tensor in some data-dependent "
+                     "control flow. We don't support that yet, please file an issue at "
+                     "https://github.com/pytorch/pytorch/issues .")
+
+    __int__ = __float__ = __index__ = __bool__
+
+    def item(self):
+        raise _error("It looks like you're calling .item() on a Tensor. We don't support vmap "
+                     "over calling .item() on a Tensor, please try to rewrite what you're "
+                     "doing with other operations. If error is occurring somewhere inside "
+                     "PyTorch internals, please file a bug report.")
+
+    tolist = numpy = item
+
+    def __setitem__(self, key, value):
+        _dispatch("setitem", None, (self, key, value), {})
+
+    def __iter__(self):
+        return iter(self.unbind(0))
+
+
+def _wrap(p, lvl):
+    b = object.__new__(BatchedTensor)
+    b._p, b._lvl = p, lvl
+    return b
+
+
+def _level_of(x):
+    if type(x) is BatchedTensor:
+        return x._lvl
+    if isinstance(x, (list, tuple)):
+        return max((_level_of(y) for y in x), default=-1)
+    return -1
+
+
+def _batch(x, lvl):
+    return type(x) is BatchedTensor and x._lvl == lvl
+
+
+# -- dispatch ------------------------------------------------------------------------------
+RULES = {}      # op name (methods bare, "F.x" for nn.functional, "linalg.x") -> rule
+
+
+def _dispatch(name, fn, args, kwargs):
+    """Run op `name` (callable `fn` on unbatched tensors) on args that may be batched."""
+    lvl = max(_level_of(args), _level_of(tuple(kwargs.values())))
+    if lvl < 0:
+        return fn(*args, **kwargs)
+    rule = RULES.get(name)
+    if rule is None:
+        shown = name if "." in name else f"lightgrad.{name} / Tensor.{name}"
+        raise _error(f"there is no batching rule for {shown}, so it cannot run inside vmap "
+                     "yet; compute it outside vmap, or loop over the batch.")
+    # the rule calls `op` on physical tensors; they may still be batched at outer levels
+    return rule(_Call(name, fn, lvl), args, kwargs)
+
+
+class _Call:
+    """What a rule needs: the op (callable on physical args), its name and the level."""
+    __slots__ = ("name", "op", "lvl")
+
+    def __init__(self, name, op, lvl):
+        self.name, self.op, self.lvl = name, op, lvl
+
+    def __call__(self, *args, **kwargs):
+        return _dispatch(self.name, self.op, args, kwargs)
+
+    def batched(self, x):
+        return _batch(x, self.lvl)
+
+    def wrap(self, out):
+        """Results of the op on physical tensors, as this level's BatchedTensors."""
+        if isinstance(out, Tensor):
+            return _wrap(out, self.lvl)
+        if isinstance(out, tuple):
+            items = [self.wrap(o) for o in out]
+            return type(out)(items) if type(out) is not tuple else tuple(items)
+        if isinstance(out, list):
+            return [self.wrap(o) for o in out]
+        return out
+
+    def size(self, *xs):
+        for x in xs:
+            if self.batched(x):
+                return x._p.shape[0]
+            if isinstance(x, (list, tuple)):
+                n = self.size(*x)
+                if n is not None:
+                    return n
+        return None
+
+
+def _method(name):
+    def method(self, *args, **kwargs):
+        return _dispatch(name, _call_method(name), (self,) + args, kwargs)
+    method.__name__ = name
+    return method
+
+
+@functools.lru_cache(maxsize=None)
+def _call_method(name):
+    return lambda p, *a, **k: getattr(p, name)(*a, **k)
+
+
+def _refused(name):
+    def method(self, *args, **kwargs):
+        raise _error(f"there is no batching rule for Tensor.{name}, so it cannot run inside "
+                     "vmap yet; compute it outside vmap, or loop over the batch.")
+    method.__name__ = name
+    return method
+
+
+# -- helpers for rules -----------------------------------------------------------------------
+def _ndim(x):
+    if type(x) is BatchedTensor or isinstance(x, Tensor):
+        return x.dim()
+    return np.ndim(x) if isinstance(x, (np.ndarray, np.generic)) else 0
+
+
+def _phys(c, x, nd=None):
+    """x's physical tensor with dims of size 1 inserted after the batch dim so that it has
+    `nd` logical dims (not batched at this level: x itself)."""
+    if not c.batched(x):
+        return x
+    p = x._p
+    have = len(p.shape) - 1
+    if nd is None or nd <= have:
+        return p
+    shape = tuple(p.shape)
+    return p.reshape(shape[:1] + (1,) * (nd - have) + shape[1:])
+
+
+def _norm_dim(d, nd):
+    n = max(nd, 1)
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
+                         f" but got {d})")
+    return d % n
+
+
+def _shift(d, nd):
+    """A logical dim (int or sequence of ints) as the physical one."""
+    if isinstance(d, (list, tuple)):
+        return type(d)(_norm_dim(x, nd) + 1 for x in d)
+    return _norm_dim(d, nd) + 1
+
+
+def _expand_to(c, x, n):
+    """x as a physical batch: batched x as it is, others repeated n times (a view)."""
+    if c.batched(x):
+        return x._p
+    x = x if isinstance(x, Tensor) else _lg().tensor(x)
+    return x.unsqueeze(0).expand((n,) + tuple(x.shape))
+
+
+def _lg():
+    import lightgrad
+    return lightgrad
+
+
+def _arg(args, kwargs, pos, name, default=None):
+    if name in kwargs:
+        return kwargs[name]
+    return args[pos] if len(args) > pos else default
+
+
+def _set(args, kwargs, pos, name, value):
+    """args, kwargs with argument (pos, name) set to value."""
+    if name in kwargs or len(args) <= pos:
+        return args, dict(kwargs, **{name: value})
+    args = list(args)
+    args[pos] = value
+    return tuple(args), kwargs
+
+
+# -- rules ---------------------------------------------------------------------------------
+def elementwise(c, args, kwargs):
+    """Ops that broadcast elementwise: line every operand up on the same logical dims."""
+    values = list(args) + list(kwargs.values())
+    nd = max((_ndim(v) for v in values), default=0)
+    args = tuple(_phys(c, a, nd) for a in args)
+    kwargs = {k: _phys(c, v, nd) for k, v in kwargs.items()}
+    return c.wrap(c(*args, **kwargs))
+
+
+def _dim_rule(pos, name="dim", full=None, default=None):
+    """Ops along `dim` (argument `pos`/`name`, `default` when not given): the dim moves one
+    to the right. With full="flatten", dim=None (the whole tensor) flattens the example
+    dims first."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        if c.name in ("max", "min") and len(args) > 1 and isinstance(args[1], Tensor):
+            return elementwise(c, args, kwargs)         # max(a, b): elementwise
+        if not c.batched(x):      # a batched tensor in another argument (index, ...)
+            raise _error(f"the batching rule for {c.name} needs the batched tensor as its "
+                         "first argument")
+        nd = x.dim()
+        p = x._p
+        d = _arg(args, kwargs, pos, name)
+        if d is None and full == "flatten":
+            keep = kwargs.get("keepdim", len(args) > pos + 1 and args[pos + 1])
+            flat = p.reshape(p.shape[0], -1) if nd else p.reshape(p.shape[0], 1)
+            args, kwargs = _set(args, kwargs, pos, name, 1)
+            out = c(flat, *args[1:], **kwargs)
+            if isinstance(out, tuple) and c.name in ("max", "min", "median", "nanmedian"):
+                out = out[0]                # the whole-tensor form returns values only
+            if keep:
+                out = out.reshape((p.shape[0],) + (1,) * nd)
+            return c.wrap(out)
+        if d is None:
+            if default is None:
+                return c.wrap(c(p, *args[1:], **kwargs))
+            d = default
+            args, kwargs = _set(args, kwargs, pos, name, d)
+        if nd == 0 and c.name not in _NEW_DIM:
+            # dim 0 / -1 of a 0-d example: work on a (batch, 1) tensor
+            p = p.reshape(p.shape[0], 1)
+            d2 = 1 if not isinstance(d, (list, tuple)) else (1,)
+            args, kwargs = _set(args, kwargs, pos, name, d2)
+            out = c(p, *args[1:], **kwargs)
+            keep = kwargs.get("keepdim", False)
+            return c.wrap(_squeeze_one(out) if not keep else out.reshape(-1))
+        args, kwargs = _set(args, kwargs, pos, name, _shift(d, nd + (1 if c.name in _NEW_DIM
+                                                                       else 0)))
+        return c.wrap(c(p, *args[1:], **kwargs))
+    return rule
+
+
+_NEW_DIM = {"unsqueeze"}
+
+
+def _squeeze_one(out):
+    if isinstance(out, tuple):
+        return type(out)([o.reshape(-1) for o in out]) if type(out) is not tuple else \
+            tuple(o.reshape(-1) for o in out)
+    return out.reshape(-1)
+
+
+def _reshape(c, args, kwargs):
+    x = args[0]
+    shape = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) \
+        else (args[1] if len(args) > 1 else kwargs.get("shape"))
+    shape = tuple(shape)
+    n = x._p.shape[0]
+    return c.wrap(c(x._p, (n,) + shape))
+
+
+def _like_shape(c, args, kwargs):            # view_as, reshape_as, expand_as
+    x, other = args[0], args[1]
+    shape = tuple(other.shape)
+    if c.name == "expand_as":
+        return x.expand(*shape)
+    return x.reshape(shape)
+
+
+def _flatten(c, args, kwargs):
+    x = args[0]
+    nd = x.dim()
+    start = _arg(args, kwargs, 1, "start_dim", 0)
+    end = _arg(args, kwargs, 2, "end_dim", -1)
+    if nd == 0:
+        return c.wrap(x._p.reshape(x._p.shape[0], 1))
+    return c.wrap(c(x._p, _shift(start, nd), _shift(end, nd)))
+
+
+def _squeeze(c, args, kwargs):
+    x = args[0]
+    d = _arg(args, kwargs, 1, "dim")
+    if d is None:
+        dims = tuple(i + 1 for i, s in enumerate(x.shape) if s == 1)
+        return c.wrap(c(x._p, dims) if dims else x._p)
+    return c.wrap(c(x._p, _shift(d, x.dim())))
+
+
+def _transpose(c, args, kwargs):
+    x = args[0]
+    nd = x.dim()
+    d0, d1 = _arg(args, kwargs, 1, "dim0"), _arg(args, kwargs, 2, "dim1")
+    return c.wrap(c(x._p, _shift(d0, nd), _shift(d1, nd)))
+
+
+def _t(c, args, kwargs):
+    x = args[0]
+    if x.dim() > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{x.dim()}D")
+    return x if x.dim() < 2 else c.wrap(x._p.transpose(1, 2))
+
+
+def _permute(c, args, kwargs):
+    x = args[0]
+    dims = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) \
+        else (args[1] if len(args) > 1 else kwargs["dims"])
+    return c.wrap(c(x._p, (0,) + _shift(tuple(dims), x.dim())))
+
+
+def _movedim(c, args, kwargs):
+    x = args[0]
+    nd = x.dim()
+    src, dst = _arg(args, kwargs, 1, "source"), _arg(args, kwargs, 2, "destination")
+    return c.wrap(c(x._p, _shift(src, nd), _shift(dst, nd)))
+
+
+def _expand(c, args, kwargs):
+    x = args[0]
+    sizes = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) \
+        else tuple(args[1] if len(args) > 1 else kwargs["size"])
+    sizes = tuple(sizes)
+    p = _phys(c, x, len(sizes))
+    return c.wrap(c(p, (p.shape[0],) + sizes))
+
+
+def _repeat(c, args, kwargs):
+    x = args[0]
+    sizes = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) \
+        else tuple(args[1])
+    sizes = tuple(sizes)
+    return c.wrap(c(_phys(c, x, len(sizes)), (1,) + sizes))
+
+
+def _cat(c, args, kwargs):
+    tensors = list(_arg(args, kwargs, 0, "tensors"))
+    d = _arg(args, kwargs, 1, "dim", 0)
+    n = c.size(tensors)
+    nd = next(t.dim() for t in tensors if c.batched(t))
+    phys = [_expand_to(c, t, n) for t in tensors]
+    d = _shift(d, nd + (1 if c.name == "stack" else 0))
+    return c.wrap(c(phys, d))
+
+
+def _getitem(c, args, kwargs):
+    x, key = args[0], args[1]
+    if not c.batched(x):
+        raise _error("indexing with a batched tensor as the index has no batching rule yet")
+    key = key if isinstance(key, tuple) else (key,)
+    advanced = [i for i, k in enumerate(key) if not (
+        k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)))]
+    for i in advanced:
+        k = key[i]
+        if type(k) is BatchedTensor:
+            raise _error("indexing with a batched tensor as the index has no batching rule "
+                         "yet")
+        if getattr(k, "dtype", None) is not None and str(k.dtype).endswith("bool") or \
+                isinstance(k, bool):
+            raise _error("We do not support batching operators that can output dynamic "
+                         "shape. Attempted to vmap over boolean-mask indexing.")
+    if advanced and advanced[-1] - advanced[0] + 1 != len(advanced):
+        raise _error("indexing with advanced indices that are not next to each other has "
+                     "no batching rule yet")
+    return c.wrap(x._p[(slice(None),) + key])
+
+
+def _setitem(c, args, kwargs):
+    x, key, value = args
+    if not c.batched(x):
+        raise _error("vmap: inplace arithmetic(self, *extra_args) is not possible because "
+                     "there exists a Tensor `other` in extra_args that has more elements "
+                     "than `self`.")
+    key = key if isinstance(key, tuple) else (key,)
+    if c.batched(value):
+        target = x._p[(slice(None),) + key]
+        value = _phys(c, value, target.dim() - 1)
+    x._p[(slice(None),) + key] = value
+    return None
+
+
+def _matmul(c, args, kwargs):
+    """matmul's rules for 1-D operands, on logical shapes (also mm, mv, bmm, dot)."""
+    a, b = args[0], args[1]
+    name = c.name
+    if name in ("mm", "bmm") or name == "mv":
+        want = {"mm": (2, 2), "bmm": (3, 3), "mv": (2, 1)}[name]
+        if (a.dim(), b.dim()) != want:
+            raise RuntimeError(f"{name}: expected {want[0]}-D and {want[1]}-D tensors, got "
+                               f"{a.dim()}-D and {b.dim()}-D")
+    if name == "dot":
+        if a.dim() != 1 or b.dim() != 1:
+            raise RuntimeError(f"1D tensors expected, but got {a.dim()}D and {b.dim()}D "
+                               "tensors")
+        return (a * b).sum(-1)
+    av, bv = a.dim() == 1, b.dim() == 1
+    a2 = a.unsqueeze(0) if av else a          # these go through the batching rules
+    b2 = b.unsqueeze(-1) if bv else b
+    nd = max(a2.dim(), b2.dim())
+    mm = _lg().matmul
+    r = c.wrap(mm(_phys(c, a2, nd), _phys(c, b2, nd)))
+    if bv:
+        r = r.squeeze(-1)
+    if av:
+        r = r.squeeze(-2 if not bv else -1)
+    return r
+
+
+def _outer(c, args, kwargs):
+    a, b = args[0], args[1]
+    return a.unsqueeze(-1) * b.unsqueeze(0)
+
+
+def _linear(c, args, kwargs):
+    x, w = args[0], args[1]
+    b = _arg(args, kwargs, 2, "bias")
+    if c.batched(w) or c.batched(b):       # a weight per example: as matmul
+        y = _lg().matmul(x, w.mT)
+        return y if b is None else y + b
+    if x.dim() == 0:
+        raise RuntimeError("linear: the input must have at least one dimension")
+    return c.wrap(c(x._p, w, b))
+
+
+def _einsum(c, args, kwargs):
+    eq = args[0]
+    ops = list(args[1] if len(args) == 2 and isinstance(args[1], (list, tuple)) else args[1:])
+    lhs, arrow, rhs = eq.replace(" ", "").partition("->")
+    terms = lhs.split(",")
+    if not arrow:
+        letters = sorted(ch for ch in set(lhs.replace(",", "")) if lhs.count(ch) == 1
+                         and ch.isalpha())
+        rhs = "".join(letters)
+    if "." in lhs:
+        raise _error("einsum with '...' has no batching rule yet")
+    free = next(ch for ch in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba"
+                if ch not in eq)
+    new_terms = [free + t if c.batched(o) else t for t, o in zip(terms, ops)]
+    phys = [o._p if c.batched(o) else o for o in ops]
+    return c.wrap(c(f"{','.join(new_terms)}->{free}{rhs}", *phys))
+
+
+def _random(c, args, kwargs):
+    mode = _state["randomness"][-1] if _state["randomness"] else "error"
+    if mode == "error":
+        raise _error("called random operation while in randomness error mode. Please either "
+                     "use the 'same' or 'different' randomness flags on vmap or perform the "
+                     "randomness operation out of vmap")
+    x = args[0]
+    if mode == "same":                     # one draw for the whole batch
+        one = x._p[0] if c.batched(x) else x
+        r = c(one, *args[1:], **kwargs)
+        return c.wrap(r.unsqueeze(0).expand((x._p.shape[0],) + tuple(r.shape)))
+    return elementwise(c, args, kwargs)
+
+
+def _loss(c, args, kwargs):
+    """Losses over one example: compute per element (reduction='none'), then reduce each
+    example's own elements."""
+    reduction = _arg(args, kwargs, {"F.mse_loss": 4, "F.l1_loss": 4,
+                                    "F.cross_entropy": 6, "F.nll_loss": 6}[c.name],
+                     "reduction", "mean")
+    x, target = args[0], args[1]
+    extra = {k: v for k, v in kwargs.items() if k != "reduction"}
+    if len(args) > 2 or any(v is not None for v in extra.values()):
+        raise _error(f"{c.name} inside vmap supports only (input, target, reduction=...)")
+    if c.name in ("F.cross_entropy", "F.nll_loss"):
+        n = c.size(x, target)
+        xp, tp = _expand_to(c, x, n), _expand_to(c, target, n)
+        if x.dim() == 1:                    # one example of C classes
+            per = c(xp, tp, reduction="none")
+        else:
+            per = c(xp.reshape((-1,) + tuple(xp.shape[2:])), tp.reshape(-1),
+                    reduction="none").reshape(tuple(tp.shape))
+    else:
+        nd = max(x.dim(), target.dim())
+        per = c(_phys(c, x, nd), _phys(c, target, nd), reduction="none")
+    dims = tuple(range(1, len(per.shape)))
+    if reduction == "none":
+        return c.wrap(per)
+    if not dims:
+        return c.wrap(per)
+    return c.wrap(per.sum(dims) if reduction == "sum" else per.mean(dims))
+
+
+def _softmax_like(c, args, kwargs):
+    if _arg(args, kwargs, 1, "dim") is None:
+        raise _error(f"{c.name} inside vmap needs an explicit dim")
+    return _dim_rule(1)(c, args, kwargs)
+
+
+def _inplace(c, args, kwargs):
+    """In-place ops on a batched tensor write into its physical tensor."""
+    if not c.batched(args[0]):
+        raise _error("vmap: inplace arithmetic(self, *extra_args) is not possible because "
+                     "there exists a Tensor `other` in extra_args that has more elements than "
+                     "`self`.")
+    nd = args[0].dim()
+    rest = tuple(_phys(c, a, nd) for a in args[1:])
+    c(args[0]._p, *rest, **kwargs)
+    return args[0]
+
+
+_ELEMENTWISE = """
+abs absolute acos arccos acosh add addcdiv addcmul angle asin arcsin asinh atan arctan atan2
+arctan2 atanh bitwise_and bitwise_not bitwise_or bitwise_xor ceil clamp clip clamp_min
+clamp_max clone contiguous copysign cos cosh deg2rad detach digamma div divide eq equal erf
+erfc erfinv exp exp2 expm1 fix float_power floor floor_divide fmax fmin fmod frac ge
+greater greater_equal gt heaviside hypot i0 isclose isfinite isinf isnan isneginf isposinf
+isreal lerp lgamma log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not
+logical_or logical_xor logit le less less_equal lt maximum minimum mul multiply nan_to_num
+ne neg negative not_equal positive pow rad2deg reciprocal relu remainder round rsqrt rsub
+sgn sigmoid sign signbit sin sinc sinh sqrt square sub subtract tan tanh true_divide trunc
+where xlogy zeros_like ones_like empty_like full_like masked_fill
+float double half int long bool to type_as cpu cuda requires_grad_ relu6 silu gelu
+F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softsign F.mish
+F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
+F.softshrink F.hardshrink F.threshold
+"""
+_REDUCE_FLATTEN = "sum mean prod amax amin max min argmax argmin all any nansum nanmean " \
+                  "logsumexp std var count_nonzero median nanmedian std_mean var_mean"
+_DIM_OPS = {1: "cumsum cumprod cummax cummin sort argsort unbind select narrow unsqueeze "
+               "index_select",
+            2: "split chunk topk kthvalue tensor_split"}
+_DIM_DEFAULT = {"split": 0, "chunk": 0, "unbind": 0, "tensor_split": 0, "sort": -1,
+                "argsort": -1, "topk": -1, "kthvalue": -1}
+_RANDOM = "rand_like randn_like bernoulli F.dropout dropout"
+
+
+def _register():
+    for n in _ELEMENTWISE.split():
+        RULES[n] = elementwise
+    for n in _REDUCE_FLATTEN.split():
+        RULES[n] = _dim_rule(1, full="flatten")
+    RULES["norm"] = _dim_rule(2, full="flatten")        # norm(input, p, dim, keepdim)
+    for pos, names in _DIM_OPS.items():
+        for n in names.split():
+            RULES[n] = _dim_rule(pos, default=_DIM_DEFAULT.get(n))
+    RULES["flip"] = _dim_rule(1, name="dims")
+    for n in ("softmax", "log_softmax", "F.softmax", "F.log_softmax", "F.softmin"):
+        RULES[n] = _softmax_like
+    RULES["F.normalize"] = _dim_rule(2, default=1)
+    RULES["numel"] = lambda c, args, kwargs: args[0].numel()
+    RULES["is_floating_point"] = lambda c, args, kwargs: args[0].is_floating_point()
+    RULES["is_complex"] = lambda c, args, kwargs: args[0].is_complex()
+    for n in ("reshape", "view"):
+        RULES[n] = _reshape
+    for n in ("view_as", "reshape_as", "expand_as"):
+        RULES[n] = _like_shape
+    RULES.update(flatten=_flatten, squeeze=_squeeze, transpose=_transpose,
+                 swapaxes=_transpose, swapdims=_transpose, t=_t, permute=_permute,
+                 movedim=_movedim, moveaxis=_movedim, expand=_expand, repeat=_repeat,
+                 cat=_cat, concat=_cat, concatenate=_cat, stack=_cat,
+                 getitem=_getitem, setitem=_setitem, matmul=_matmul, mm=_matmul,
+                 bmm=_matmul, mv=_matmul, dot=_matmul, outer=_outer,
+                 ger=_outer, einsum=_einsum)
+    RULES["F.linear"] = _linear
+    for n in ("F.mse_loss", "F.l1_loss", "F.cross_entropy", "F.nll_loss"):
+        RULES[n] = _loss
+    for n in _RANDOM.split():
+        RULES[n] = _random
+    for n in ("add_", "sub_", "mul_", "div_", "clamp_", "copy_", "fill_", "zero_", "exp_",
+              "relu_", "sigmoid_", "tanh_", "neg_", "pow_", "masked_fill_"):
+        RULES[n] = _inplace
+
+
+_register()
+
+_OPERATORS = {
+    "__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
+    "__floordiv__": "floor_divide", "__mod__": "remainder", "__pow__": "pow",
+    "__matmul__": "matmul", "__and__": "bitwise_and", "__or__": "bitwise_or",
+    "__xor__": "bitwise_xor", "__eq__": "eq", "__ne__": "ne", "__lt__": "lt",
+    "__le__": "le", "__gt__": "gt", "__ge__": "ge", "__getitem__": "getitem",
+}
+_REFLECTED = {"__radd__": "add", "__rsub__": "sub", "__rmul__": "mul",
+              "__rtruediv__": "div", "__rfloordiv__": "floor_divide", "__rmod__": "remainder",
+              "__rpow__": "pow", "__rmatmul__": "matmul", "__rand__": "bitwise_and",
+              "__ror__": "bitwise_or", "__rxor__": "bitwise_xor"}
+
+
+def _operator(op_name, reflected):
+    import lightgrad
+    fn = getattr(lightgrad, op_name) if op_name != "getitem" else (lambda x, k: x[k])
+
+    def method(self, other):
+        args = (other, self) if reflected else (self, other)
+        return _dispatch(op_name, fn, args, {})
+    return method
+
+
+def _setup_methods():
+    """BatchedTensor's methods: a dispatching one for every Tensor method with a rule, a
+    refusing one for every other public Tensor method."""
+    own = set(vars(BatchedTensor))
+    for name in dir(Tensor):
+        if name.startswith("_") or name in own:
+            continue
+        attr = getattr(Tensor, name, None)
+        if not callable(attr) or isinstance(attr, type):
+            continue
+        setattr(BatchedTensor, name, _method(name) if name in RULES else _refused(name))
+    for dunder, name in _OPERATORS.items():
+        setattr(BatchedTensor, dunder, _operator(name, False))
+    for dunder, name in _REFLECTED.items():
+        setattr(BatchedTensor, dunder, _operator(name, True))
+    BatchedTensor.__neg__ = lambda self: _dispatch("neg", _call_method("neg"), (self,), {})
+    BatchedTensor.__abs__ = lambda self: _dispatch("abs", _call_method("abs"), (self,), {})
+    BatchedTensor.__invert__ = lambda self: _dispatch("bitwise_not",
+                                                      _call_method("bitwise_not"), (self,), {})
+    BatchedTensor.__hash__ = object.__hash__
+
+
+# -- swapping the public functions in and out --------------------------------------------
+def _namespaces():
+    import lightgrad
+    import lightgrad.nn.functional as F
+    return [(lightgrad, ""), (F, "F."), (lightgrad.linalg, "linalg.")]
+
+
+_SKIP = {"tensor", "as_tensor", "from_numpy", "is_tensor", "is_grad_enabled", "manual_seed",
+         "set_default_dtype", "get_default_dtype", "set_printoptions", "no_grad",
+         "enable_grad", "set_grad_enabled", "inference_mode", "save", "load", "vmap"}
+_RANDOM_CREATION = ("rand", "randn", "randint", "normal", "randperm")
+
+
+def _dispatcher(qualified, fn):
+    @functools.wraps(fn)
+    def dispatch(*args, **kwargs):
+        return _dispatch(qualified, fn, args, kwargs)
+    return dispatch
+
+
+def _random_creation(name, fn):
+    @functools.wraps(fn)
+    def creation(*args, **kwargs):
+        if _state["randomness"] and _state["randomness"][-1] == "error":
+            raise _error("called random operation while in randomness error mode. Please "
+                         "either use the 'same' or 'different' randomness flags on vmap or "
+                         "perform the randomness operation out of vmap")
+        return fn(*args, **kwargs)
+    return creation
+
+
+@functools.lru_cache(maxsize=1)
+def _public_names():
+    """id of each public function -> its rule name (vmap(torch.sin) gets the original)."""
+    names = {}
+    for mod, prefix in _namespaces():
+        for name, fn in vars(mod).items():
+            if callable(fn) and not name.startswith("_") and not isinstance(fn, type):
+                names.setdefault(id(fn), prefix + name)
+    return names
+
+
+def _install():
+    """Swap the public functions for dispatchers (first vmap level only)."""
+    if _state["depth"] == 0:
+        saved = {}
+        for mod, prefix in _namespaces():
+            d = vars(mod)
+            originals = {}
+            for name, fn in list(d.items()):
+                if name.startswith("_") or name in _SKIP or isinstance(fn, type) or \
+                        not callable(fn) or type(fn).__name__ == "module":
+                    continue
+                originals[name] = fn
+                if name in _RANDOM_CREATION and not prefix:
+                    d[name] = _random_creation(name, fn)
+                else:
+                    d[name] = _dispatcher(prefix + name, fn)
+            saved[mod] = originals
+        _state["installed"] = saved
+    _state["depth"] += 1
+
+
+def _uninstall():
+    _state["depth"] -= 1
+    if _state["depth"] == 0:
+        for mod, originals in _state["installed"].items():
+            vars(mod).update(originals)
+        _state["installed"] = {}
+
+
+# -- vmap ------------------------------------------------------------------------------------
+def _fname(func):
+    return getattr(func, "__name__", repr(func))
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """func mapped over dim `in_dims` of its inputs; outputs stacked along `out_dims`.
+
+    in_dims: an int, None (not mapped), or a (nested) tuple matching the arguments;
+    out_dims likewise for the outputs. randomness: "error" (random ops refuse), "different"
+    (each example draws its own) or "same" (one draw shared by the batch).
+
+    >>> vmap(torch.dot)(torch.ones(3, 2), torch.ones(3, 2))
+    tensor([2., 2., 2.])
+    """
+    from .func import tree_flatten, tree_unflatten
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size > 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got "
+                         f"{chunk_size})")
+    name = _fname(func)
+    public = _public_names().get(id(func)) if _state["depth"] == 0 else None
+    if public is not None:      # vmap(torch.sin): a public op taken before any swap
+        func = _dispatcher(public, func)
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        where = f"vmap({name}, in_dims={in_dims}, ...)(<inputs>)"
+        if not args:
+            raise ValueError(f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add "
+                             "inputs, or you are trying to vmap over a function with no "
+                             "inputs. The latter is unsupported.")
+        leaves, spec = tree_flatten(args)
+        if isinstance(in_dims, int) and not isinstance(in_dims, bool):
+            dims = [in_dims] * len(leaves)
+        elif isinstance(in_dims, tuple):
+            dims = _broadcast_dims(in_dims, args, where)
+        else:
+            raise ValueError(f"{where}: expected `in_dims` to be int or a (potentially nested) "
+                             f"tuple matching the structure of inputs, got: {type(in_dims)}.")
+        sizes = []
+        for x, d in zip(leaves, dims):
+            if d is None:
+                continue
+            if not isinstance(x, Tensor):
+                raise ValueError(f"{where}: Got in_dim={d} for an input but the input is of "
+                                 f"type {type(x)}. We cannot vmap over non-Tensor arguments, "
+                                 "please use None as the respective in_dim")
+            nd = x.dim()
+            if not -nd <= d < nd:
+                raise ValueError(f"{where}: Got in_dim={d} for some input, but that input is "
+                                 f"a Tensor of dimensionality {nd} so expected in_dim to "
+                                 f"satisfy {-nd} <= in_dim < {nd}.")
+            sizes.append(x.shape[d])
+        if not sizes:
+            raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): at least one "
+                             "input must be vmapped over (got in_dims with only None)")
+        if any(s != sizes[0] for s in sizes):
+            raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
+                             f"dimension, got sizes {sizes} for the mapped dimension")
+        lvl = _state["depth"]
+        _install()
+        _state["randomness"].append(randomness)
+        try:
+            batched = [x if d is None else _wrap(x.movedim(d, 0) if d else x, lvl)
+                       for x, d in zip(leaves, dims)]
+            out = func(*tree_unflatten(batched, spec), **kwargs)
+        finally:
+            _state["randomness"].pop()
+            _uninstall()
+        return _unbatch_outputs(out, out_dims, lvl, sizes[0], name)
+    return wrapped
+
+
+def _broadcast_dims(in_dims, args, where):
+    """Per-leaf in_dims from a (nested) tuple matching args; an int covers a subtree."""
+    from .func import tree_flatten
+    if len(in_dims) != len(args):
+        raise ValueError(f"{where}: in_dims is not compatible with the structure of `inputs`. "
+                         f"in_dims has {len(in_dims)} entries but inputs has {len(args)}.")
+    dims = []
+    for d, a in zip(in_dims, args):
+        leaves, _ = tree_flatten(a)
+        if d is None or isinstance(d, int):
+            dims += [d] * len(leaves)
+        elif isinstance(d, (tuple, list)) and isinstance(a, (tuple, list)):
+            dims += _broadcast_dims(tuple(d), tuple(a), where)
+        elif isinstance(d, dict) and isinstance(a, dict):
+            for k in a:
+                sub_leaves, _ = tree_flatten(a[k])
+                sub = d.get(k)
+                dims += ([sub] * len(sub_leaves) if sub is None or isinstance(sub, int)
+                         else _broadcast_dims((sub,), (a[k],), where))
+        else:
+            raise ValueError(f"{where}: in_dims is not compatible with the structure of "
+                             "`inputs`.")
+    return dims
+
+
+def _unbatch_outputs(out, out_dims, lvl, n, name):
+    from .func import tree_flatten, tree_unflatten
+    leaves, spec = tree_flatten(out)
+    if isinstance(out_dims, int) or out_dims is None:
+        dims = [out_dims] * len(leaves)
+    else:
+        dleaves, dspec = tree_flatten(out_dims)
+        if len(dleaves) != len(leaves):
+            raise ValueError(f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is "
+                             "not compatible with the structure of `outputs`. out_dims has "
+                             f"structure {dspec} but outputs has structure {spec}.")
+        dims = dleaves
+    res = []
+    for o, d in zip(leaves, dims):
+        if not isinstance(o, Tensor):
+            if d is None:
+                res.append(o)
+                continue
+            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
+                             f"{type(o)}. Did you mean to set out_dims= to None for output?")
+        if type(o) is BatchedTensor and o._lvl == lvl:
+            p = o._p
+        elif d is None:
+            res.append(o)
+            continue
+        else:       # not batched: every example gave the same value
+            p = o.unsqueeze(0).expand((n,) + tuple(o.shape))
+        if d is None:
+            raise ValueError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor when "
+                             "out_dim is None")
+        nd = len(p.shape)
+        if not -nd <= d < nd:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, "
+                             f"{nd - 1}], but got {d})")
+        res.append(p.movedim(0, d) if d % nd else p)
+    return tree_unflatten(res, spec)
+
+
+# -- autograd inside vmap (per-example gradients) -----------------------------------------
+def active():
+    return _state["depth"] > 0
+
+
+def batch_of(values):
+    """(level, size) of the innermost vmap level among `values` (pytree leaves), or None."""
+    best = None
+    for v in values:
+        if type(v) is BatchedTensor and (best is None or v._lvl > best[0]):
+            best = (v._lvl, v._p.shape[0])
+    return best
+
+
+def batched_like(t, batch):
+    """t as a BatchedTensor of `batch` = (level, size): as it is if batched at that level,
+    otherwise repeated for every example (so each example gets its own gradient)."""
+    lvl, n = batch
+    if _batch(t, lvl):
+        return t
+    return _wrap(t.unsqueeze(0).expand((n,) + tuple(t.shape)), lvl)
+
+
+def grad(outputs, inputs, grad_outputs, **kwargs):
+    """autograd.grad where some tensors are batched: differentiate the physical tensors.
+    The examples of a batch never mix, so the gradient of the physical output summed over
+    the batch holds each example's own gradient in its own row."""
+    import lightgrad
+    batch = batch_of(list(outputs) + list(inputs) + list(grad_outputs))
+    lvl = batch[0]
+    for t in inputs:
+        if not _batch(t, lvl):
+            raise _error("autograd.grad inside vmap needs the inputs batched at the current "
+                         "level (func.grad and friends do this for you)")
+    phys_out, phys_go = [], []
+    for o, g in zip(outputs, grad_outputs):
+        if not _batch(o, lvl):
+            continue                      # it does not depend on this level's inputs
+        if g is None:
+            if o.dim() != 0:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = lightgrad.ones_like(o._p)
+        else:
+            g = batched_like(g, batch)._p
+        phys_out.append(o._p)
+        phys_go.append(g)
+    if not phys_out:
+        gs = (None,) * len(inputs)
+    else:
+        gs = lightgrad.autograd.grad(phys_out, [t._p for t in inputs], phys_go, **kwargs)
+    return tuple(None if g is None else _wrap(g, lvl) for g in gs)
+
+
+_setup_methods()
