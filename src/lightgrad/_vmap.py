@@ -188,7 +188,7 @@ def _method(name):
 
 @functools.lru_cache(maxsize=None)
 def _call_method(name):
-    return lambda p, *a, **k: getattr(p, name)(*a, **k)
+    return lambda self, /, *a, **k: getattr(self, name)(*a, **k)
 
 
 def _refused(name):
@@ -286,6 +286,9 @@ def _dim_rule(pos, name="dim", full=None, default=None):
         nd = x.dim()
         p = x._p
         d = _arg(args, kwargs, pos, name)
+        if isinstance(d, (list, tuple)) and not d and full == "flatten":
+            d = None                            # dim=() reduces everything, as torch does
+            args, kwargs = _set(args, kwargs, pos, name, None)
         if d is None and full == "flatten":
             keep = kwargs.get("keepdim", len(args) > pos + 1 and args[pos + 1])
             flat = p.reshape(p.shape[0], -1) if nd else p.reshape(p.shape[0], 1)
@@ -408,7 +411,9 @@ def _repeat(c, args, kwargs):
 
 
 def _cat(c, args, kwargs):
-    tensors = list(_arg(args, kwargs, 0, "tensors"))
+    # torch.cat skips legacy empty 1-d tensors
+    tensors = [t for t in _arg(args, kwargs, 0, "tensors")
+               if not (t.dim() == 1 and t.shape[0] == 0)]
     d = _arg(args, kwargs, 1, "dim", 0)
     n = c.size(tensors)
     nd = next(t.dim() for t in tensors if c.batched(t))
@@ -531,24 +536,30 @@ def _random(c, args, kwargs):
 def _loss(c, args, kwargs):
     """Losses over one example: compute per element (reduction='none'), then reduce each
     example's own elements."""
-    reduction = _arg(args, kwargs, {"F.mse_loss": 4, "F.l1_loss": 4,
-                                    "F.cross_entropy": 6, "F.nll_loss": 6}[c.name],
-                     "reduction", "mean")
+    reduction = _arg(args, kwargs, _LOSSES[c.name], "reduction", "mean")
     x, target = args[0], args[1]
-    extra = {k: v for k, v in kwargs.items() if k != "reduction"}
-    if len(args) > 2 or any(v is not None for v in extra.values()):
+    # keyword options that are numbers (beta, delta, label smoothing) pass through
+    extra = {k: v for k, v in kwargs.items()
+             if k != "reduction" and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    other = {k: v for k, v in kwargs.items() if k != "reduction" and k not in extra}
+    if len(args) > 2 or any(v is not None for v in other.values()) or \
+            c.name in ("F.cross_entropy", "F.nll_loss") and extra.get("ignore_index", -100) \
+            != -100:
         raise _error(f"{c.name} inside vmap supports only (input, target, reduction=...)")
+    extra.pop("ignore_index", None)
     if c.name in ("F.cross_entropy", "F.nll_loss"):
+        if x.dim() > 2:
+            raise _error(f"{c.name} with extra (spatial) dims has no batching rule yet")
         n = c.size(x, target)
         xp, tp = _expand_to(c, x, n), _expand_to(c, target, n)
         if x.dim() == 1:                    # one example of C classes
-            per = c(xp, tp, reduction="none")
+            per = c(xp, tp, reduction="none", **extra)
         else:
             per = c(xp.reshape((-1,) + tuple(xp.shape[2:])), tp.reshape(-1),
-                    reduction="none").reshape(tuple(tp.shape))
+                    reduction="none", **extra).reshape(tuple(tp.shape))
     else:
         nd = max(x.dim(), target.dim())
-        per = c(_phys(c, x, nd), _phys(c, target, nd), reduction="none")
+        per = c(_phys(c, x, nd), _phys(c, target, nd), reduction="none", **extra)
     dims = tuple(range(1, len(per.shape)))
     if reduction == "none":
         return c.wrap(per)
@@ -557,10 +568,161 @@ def _loss(c, args, kwargs):
     return c.wrap(per.sum(dims) if reduction == "sum" else per.mean(dims))
 
 
+_LOSSES = {"F.mse_loss": 4, "F.l1_loss": 4, "F.cross_entropy": 6, "F.nll_loss": 6,
+           "F.smooth_l1_loss": 4, "F.huber_loss": 2, "F.binary_cross_entropy": 5,
+           "F.binary_cross_entropy_with_logits": 5, "F.soft_margin_loss": 4,
+           "F.kl_div": 4}
+
+
 def _softmax_like(c, args, kwargs):
     if _arg(args, kwargs, 1, "dim") is None:
         raise _error(f"{c.name} inside vmap needs an explicit dim")
     return _dim_rule(1)(c, args, kwargs)
+
+
+def _masked_fill(c, args, kwargs):
+    x, mask, value = args[0], args[1], _arg(args, kwargs, 2, "value")
+    if not c.batched(value):
+        return elementwise(c, args, kwargs)
+    return _lg().where(mask, value, x).to(x.dtype)       # a value per example
+
+
+def _fill_(c, args, kwargs):
+    x, value = args[0], _arg(args, kwargs, 1, "value")
+    if not c.batched(x):
+        return _inplace(c, args, kwargs)        # raises: an unbatched tensor written per example
+    x._p.copy_(_phys(c, value, x.dim()) if c.batched(value) else
+               _lg().as_tensor(value, dtype=x.dtype).expand(tuple(x._p.shape)))
+    return x
+
+
+def _leading_batch(c, args, kwargs):
+    """Ops that already treat leading dims as a batch (linalg on the last two dims, tril,
+    layer_norm, constant pad, ...): the physical tensor goes in as it is. Only the first
+    argument may be batched."""
+    if any(c.batched(a) for a in list(args[1:]) + list(kwargs.values())):
+        raise _error(f"{c.name} with a batched argument other than the first has no "
+                     "batching rule yet")
+    if c.name == "F.pad" and _arg(args, kwargs, 2, "mode", "constant") != "constant":
+        raise _error("F.pad in a mode other than 'constant' has no batching rule yet")
+    return c.wrap(c(args[0]._p, *args[1:], **kwargs))
+
+
+def _spatial(unbatched_ndim):
+    """conv/pool/interpolate: an example is (C, *spatial) or (N, C, *spatial) (always the
+    latter when unbatched_ndim is None); fold the vmap batch into N. Weights must not be
+    batched."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        if not c.batched(x) or any(c.batched(a) for a in list(args[1:]) +
+                                   list(kwargs.values())):
+            raise _error(f"{c.name} has a batching rule for a batched input only")
+        p = x._p
+        if unbatched_ndim is not None and x.dim() == unbatched_ndim:
+            return c.wrap(c(p, *args[1:], **kwargs))
+        n = p.shape[0]
+        out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
+        if isinstance(out, tuple):
+            return c.wrap(type(out)(o.reshape((n, -1) + tuple(o.shape[1:])) for o in out))
+        return c.wrap(out.reshape((n, -1) + tuple(out.shape[1:])))
+    return rule
+
+
+def _linalg_norm(c, args, kwargs):
+    x, ord_, d = args[0], _arg(args, kwargs, 1, "ord"), _arg(args, kwargs, 2, "dim")
+    if d is None and ord_ is not None:
+        args, kwargs = _set(args, kwargs, 2, "dim", (-2, -1) if x.dim() == 2 else -1)
+    return _dim_rule(2, full="flatten")(c, args, kwargs)
+
+
+def _diagonal(c, args, kwargs):
+    x = args[0]
+    nd = x.dim()
+    off = _arg(args, kwargs, 1, "offset", 0)
+    d1, d2 = _arg(args, kwargs, 2, "dim1", 0), _arg(args, kwargs, 3, "dim2", 1)
+    return c.wrap(c(x._p, off, _shift(d1, nd), _shift(d2, nd)))
+
+
+def _diag_embed(c, args, kwargs):
+    x = args[0]
+    nd = x.dim() + 1
+    off = _arg(args, kwargs, 1, "offset", 0)
+    d1, d2 = _arg(args, kwargs, 2, "dim1", -2), _arg(args, kwargs, 3, "dim2", -1)
+    return c.wrap(c(x._p, off, _shift(d1, nd), _shift(d2, nd)))
+
+
+def _diag(c, args, kwargs):
+    x, off = args[0], _arg(args, kwargs, 1, "diagonal", 0)
+    lg = _lg()
+    return lg.diag_embed(x, off) if x.dim() == 1 else lg.diagonal(x, off)
+
+
+def _trace(c, args, kwargs):
+    return _lg().diagonal(args[0]).sum(-1)
+
+
+def _roll(c, args, kwargs):
+    x, shifts, dims = args[0], _arg(args, kwargs, 1, "shifts"), _arg(args, kwargs, 2, "dims")
+    p = x._p
+    if dims is None:                      # roll the flattened example
+        flat = c(p.reshape(p.shape[0], -1), shifts, 1)
+        return c.wrap(flat.reshape(tuple(p.shape)))
+    return c.wrap(c(p, shifts, _shift(dims, x.dim())))
+
+
+def _with_index(dim_pos, tensor_pos):
+    """gather/scatter-like ops: dim shifts, and the index and source tensors (positions
+    `tensor_pos`) become batches too when they are shared by all examples."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        n = c.size(list(args) + list(kwargs.values()))
+        nd = x.dim()
+        args = list(args)
+        args[0] = _expand_to(c, x, n)
+        args[dim_pos] = _shift(args[dim_pos], nd)
+        for i in tensor_pos:
+            if i < len(args) and isinstance(args[i], Tensor):
+                args[i] = _expand_to(c, args[i], n)
+        kwargs = {k: _expand_to(c, v, n) if isinstance(v, Tensor) else v
+                  for k, v in kwargs.items()}
+        return c.wrap(c(*args, **kwargs))
+    return rule
+
+
+def _index_along(c, args, kwargs):
+    """index_add/index_copy/index_fill: a 1-d index along dim; self and source batched."""
+    x = args[0]
+    n = c.size(list(args) + list(kwargs.values()))
+    args = list(args)
+    args[0] = _expand_to(c, x, n)
+    args[1] = _shift(args[1], x.dim())
+    if c.batched(args[2]) or c.name == "index_fill" and c.batched(args[3]):
+        raise _error(f"{c.name} with a batched index or fill value has no batching rule yet")
+    if len(args) > 3 and isinstance(args[3], Tensor):
+        args[3] = _phys(c, args[3], x.dim()) if c.batched(args[3]) else args[3]
+    return c.wrap(c(*args, **kwargs))
+
+
+def _take_along_dim(c, args, kwargs):
+    x, idx, d = args[0], args[1], _arg(args, kwargs, 2, "dim")
+    if d is None:
+        return _lg().take_along_dim(x.reshape(-1), idx.reshape(-1), 0)
+    n = c.size(x, idx)
+    return c.wrap(c(_expand_to(c, x, n), _expand_to(c, idx, n), _shift(d, x.dim())))
+
+
+def _embedding(c, args, kwargs):
+    idx, w = args[0], args[1]
+    if c.batched(w):
+        if len(args) > 2 or any(v is not None for v in kwargs.values()):
+            raise _error("F.embedding with batched weights supports (input, weight) only")
+        return w[idx]
+    return c.wrap(c(idx._p, *args[1:], **kwargs))
+
+
+def _composite(fn):
+    """Ops written as other batched ops (each goes through its own rule)."""
+    return lambda c, args, kwargs: fn(_lg(), *args, **kwargs)
 
 
 def _inplace(c, args, kwargs):
@@ -576,7 +738,8 @@ def _inplace(c, args, kwargs):
 
 
 _ELEMENTWISE = """
-abs absolute acos arccos acosh add addcdiv addcmul angle asin arcsin asinh atan arctan atan2
+abs absolute acos arccos acosh arccosh arcsinh arctanh add addcdiv addcmul angle asin arcsin
+asinh atan arctan atan2
 arctan2 atanh bitwise_and bitwise_not bitwise_or bitwise_xor ceil clamp clip clamp_min
 clamp_max clone contiguous copysign cos cosh deg2rad detach digamma div divide eq equal erf
 erfc erfinv exp exp2 expm1 fix float_power floor floor_divide fmax fmin fmod frac ge
@@ -585,7 +748,7 @@ isreal lerp lgamma log log10 log1p log2 logaddexp logaddexp2 logical_and logical
 logical_or logical_xor logit le less less_equal lt maximum minimum mul multiply nan_to_num
 ne neg negative not_equal positive pow rad2deg reciprocal relu remainder round rsqrt rsub
 sgn sigmoid sign signbit sin sinc sinh sqrt square sub subtract tan tanh true_divide trunc
-where xlogy zeros_like ones_like empty_like full_like masked_fill
+where xlogy zeros_like ones_like empty_like full_like
 float double half int long bool to type_as cpu cuda requires_grad_ relu6 silu gelu
 F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softsign F.mish
 F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
@@ -629,13 +792,52 @@ def _register():
                  bmm=_matmul, mv=_matmul, dot=_matmul, outer=_outer,
                  ger=_outer, einsum=_einsum)
     RULES["F.linear"] = _linear
-    for n in ("F.mse_loss", "F.l1_loss", "F.cross_entropy", "F.nll_loss"):
+    for n in _LOSSES:
         RULES[n] = _loss
     for n in _RANDOM.split():
         RULES[n] = _random
-    for n in ("add_", "sub_", "mul_", "div_", "clamp_", "copy_", "fill_", "zero_", "exp_",
-              "relu_", "sigmoid_", "tanh_", "neg_", "pow_", "masked_fill_"):
+    for n in ("add_", "sub_", "mul_", "div_", "clamp_", "copy_", "zero_", "exp_",
+              "relu_", "sigmoid_", "tanh_", "neg_", "pow_"):
         RULES[n] = _inplace
+    RULES["fill_"] = _fill_
+    RULES["masked_fill"] = _masked_fill
+    for n in ("linalg.inv", "linalg.det", "linalg.slogdet", "linalg.cholesky",
+              "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr",
+              "linalg.pinv", "linalg.matrix_power", "linalg.inv_ex", "linalg.cholesky_ex",
+              "linalg.matrix_exp", "inverse", "det", "logdet", "slogdet", "pinverse",
+              "matrix_power", "matrix_exp", "tril", "triu", "F.layer_norm", "F.pad"):
+        RULES[n] = _leading_batch
+    for n in ("F.conv2d", "F.conv_transpose2d", "F.max_pool2d", "F.avg_pool2d",
+              "F.adaptive_avg_pool2d", "F.adaptive_max_pool2d", "F.max_pool2d_with_indices"):
+        RULES[n] = _spatial(3)
+    RULES["F.interpolate"] = _spatial(None)
+    for n in ("F.conv1d", "F.conv_transpose1d", "F.max_pool1d", "F.avg_pool1d"):
+        RULES[n] = _spatial(2)
+    RULES["linalg.vector_norm"] = _dim_rule(2, full="flatten")
+    RULES["linalg.matrix_norm"] = _dim_rule(2, default=(-2, -1))
+    RULES["linalg.norm"] = _linalg_norm
+    RULES["F.glu"] = _dim_rule(1, default=-1)
+    RULES.update(diagonal=_diagonal, diag_embed=_diag_embed, diag=_diag, trace=_trace,
+                 roll=_roll, gather=_with_index(1, (2,)), scatter=_with_index(1, (2, 3)),
+                 scatter_add=_with_index(1, (2, 3)), take_along_dim=_take_along_dim,
+                 index_add=_index_along, index_copy=_index_along, index_fill=_index_along)
+    RULES["F.embedding"] = _embedding
+    RULES.update({
+        "addmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1: beta * i + alpha * (a @ b)),
+        "addmv": _composite(lambda lg, i, a, v, *, beta=1, alpha=1: beta * i + alpha * (a @ v)),
+        "baddbmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1:
+                              beta * i + alpha * (a @ b)),
+        "addbmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1:
+                             beta * i + alpha * (a @ b).sum(0)),
+        "addr": _composite(lambda lg, i, a, b, *, beta=1, alpha=1:
+                           beta * i + alpha * lg.outer(a, b)),
+        "inner": _composite(lambda lg, a, b: (a * b).sum(-1) if a.dim() <= 1 and b.dim() <= 1
+                            else lg.tensordot(a, b, ([-1], [-1]))),
+        "vdot": _composite(lambda lg, a, b: (a * b).sum(-1)),
+        "dist": _composite(lambda lg, a, b, p=2: (a - b).norm(p)),
+        "hstack": _composite(lambda lg, ts: lg.cat(ts, 1 if ts[0].dim() > 1 else 0)),
+        "linalg.multi_dot": _composite(lambda lg, ts: functools.reduce(lg.matmul, ts)),
+    })
 
 
 _register()
