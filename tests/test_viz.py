@@ -186,6 +186,16 @@ def test_summary_counts_nodes_and_saved_bytes(torch):
     assert "already freed" in str(after)
 
 
+def test_summary_counts_a_view_of_a_parameter_as_leaf_memory():
+    # F.linear saves weight.t() for addmm: the parameter's own memory, not an activation
+    lin = lightgrad.nn.Linear(4, 3)
+    x = lightgrad.randn(5, 4, requires_grad=True)
+    s = summary(lin(x).sum())
+    mat2 = [v for v in s.saved if v.name.endswith("mat2")]
+    assert mat2 and all(v.is_leaf for v in mat2)
+    assert s.leaf_bytes == (5 * 4 + 3 * 4) * 4 and s.activation_bytes == 0
+
+
 def test_summary_with_hooks_counts_what_the_hook_keeps():
     from lightgrad.autograd.graph import saved_tensors_hooks
     a = lightgrad.randn(100, requires_grad=True)

@@ -23,8 +23,9 @@ def _saved_array(node, v):
         t, version = v
         if version is None:                   # packed: count what the hook kept
             return _packed_arrays(t.packed), t.shape, t.dtype, t.nbytes, False, True
-        return [t._data], t._data.shape, t._data.dtype, t._data.nbytes, t.grad_fn is None, \
-            False
+        # a view of a leaf (addmm saves weight.t()) holds the leaf's memory, not new memory
+        on_leaf = t.grad_fn is None or t._base is not None and t._base.grad_fn is None
+        return [t._data], t._data.shape, t._data.dtype, t._data.nbytes, on_leaf, False
     if tv is SavedOutput:
         if v.version is None:
             h = v.data
