@@ -219,3 +219,46 @@ def test_complex_duals_are_refused_clearly():
     with fwAD.dual_level():
         with pytest.raises(NotImplementedError, match="complex"):
             fwAD.make_dual(lightgrad.tensor([1 + 1j]), lightgrad.tensor([1 + 0j]))
+
+
+def _function_story(mod, fw):
+    class Cube(mod.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            ctx.save_for_forward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 3 * x ** 2 * g
+
+        @staticmethod
+        def jvp(ctx, t):
+            x, = ctx.saved_tensors
+            return 3 * x ** 2 * t
+
+    class NoJvp(mod.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    x = mod.tensor([1.0, -2.0, 0.5], dtype=mod.float64)
+    with fw.dual_level():
+        d = fw.make_dual(x, mod.ones(3, dtype=mod.float64))
+        y = Cube.apply(d.sin())
+        out = [fw.unpack_dual(y).tangent.tolist(), y.requires_grad]
+        out.append(_error(lambda: NoJvp.apply(d)))
+    return out
+
+
+def test_function_jvp_matches_torch():
+    torch = require("torch")
+    import torch.autograd.forward_ad as tfw
+    ours, ref = _function_story(lightgrad, fwAD), _function_story(torch, tfw)
+    np.testing.assert_allclose(ours[0], ref[0], rtol=1e-12)
+    assert ours[1:] == ref[1:]

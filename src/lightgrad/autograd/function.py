@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from . import grad_mode
+from . import forward_ad, grad_mode
 from .graph import BACKWARD_TWICE, Node, SavedOutput, _seq, anomaly, forward_trace, node_class
 
 __all__ = ["FunctionCtx", "BackwardCFunction", "FunctionMeta", "Function", "once_differentiable",
@@ -65,6 +65,8 @@ class BackwardCFunction(Node, FunctionCtx):
 
     @property
     def saved_tensors(self):
+        if getattr(self, "_in_jvp", False):      # jvp sees what save_for_forward kept
+            return tuple(getattr(self, "saved_for_forward", ()))
         saved = self._saved
         if saved is None:
             raise RuntimeError(BACKWARD_TWICE)
@@ -217,7 +219,7 @@ def _apply(cls, args, kwargs):
     grad_on = _state.grad_enabled
     for pos, a in enumerate(args):
         if isinstance(a, Tensor):
-            rg = a._rg
+            rg = a._rg is True          # (a forward-AD dual records nothing backward)
             if rg and grad_on:
                 gf = a.grad_fn
                 edges.append((gf, a._out_nr) if gf is not None else (a._get_acc(), 0))
@@ -251,7 +253,29 @@ def _apply(cls, args, kwargs):
         _attach(node, result, args, edges, in_meta, dirty)
     else:
         node._saved = ()
+    if forward_ad.active[0]:
+        tangents = [forward_ad.tangent_of(a) if isinstance(a, Tensor) else None for a in args]
+        if any(t is not None for t in tangents):
+            _forward_tangents(cls, node, tangents, result)
     return result[0] if single else tuple(result)
+
+
+def _forward_tangents(cls, node, tangents, result):
+    """Forward AD through a Function: its `jvp(ctx, *input_tangents)` gives the output
+    tangents (ctx.saved_tensors there holds what forward passed to save_for_forward)."""
+    if cls.jvp is Function.jvp:
+        Function.jvp(node)          # raises torch's "You must implement the jvp function"
+    _make = _tensor_mod()._make
+    node._in_jvp = True
+    try:
+        with grad_mode.no_grad():
+            out = cls.jvp(node, *[None if t is None else _make(t) for t in tangents])
+    finally:
+        node._in_jvp = False
+    outs = [r for r in result if isinstance(r, _tensor_mod().Tensor)]
+    for o, t in zip(outs, out if isinstance(out, tuple) else (out,)):
+        if t is not None:
+            forward_ad.set_tangent(o, np.asarray(t._data, dtype=o._data.dtype))
 
 
 def _view_of(t):
