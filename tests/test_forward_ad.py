@@ -262,3 +262,20 @@ def test_function_jvp_matches_torch():
     ours, ref = _function_story(lightgrad, fwAD), _function_story(torch, tfw)
     np.testing.assert_allclose(ours[0], ref[0], rtol=1e-12)
     assert ours[1:] == ref[1:]
+
+
+@pytest.mark.parametrize("op", GRAD_ENTRIES, ids=[op.label() for op in GRAD_ENTRIES])
+def test_tangent_equals_finite_differences(op):
+    """(f(x + eps t) - f(x - eps t)) / 2 eps, in float64, as gradcheck does."""
+    fwd = _forward_tangents(lightgrad, fwAD, op)
+    ins, diff, tangents = _setup(lightgrad, op)
+    eps = 1e-6
+
+    def at(sign):
+        args = [lightgrad.tensor(t.numpy() + sign * eps * tangents[i]) if i in tangents
+                else t for i, t in enumerate(ins)]
+        return [o.numpy() for o in _as_list(op.fn(lightgrad, *args))
+                if isinstance(o, lightgrad.Tensor) and o.is_floating_point()]
+    for (_, t), hi, lo in zip(fwd, at(1), at(-1)):
+        t = np.zeros_like(hi) if t is None else t
+        np.testing.assert_allclose(t, (hi - lo) / (2 * eps), rtol=op.rtol, atol=op.atol)
