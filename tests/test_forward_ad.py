@@ -37,16 +37,22 @@ def _forward_tangents(mod, fw, op):
     return res
 
 
-def _reverse_jvp(op):
-    """J t from the Jacobian that reverse mode gives, output by output."""
-    ins, diff, tangents = _setup(lightgrad, op)
-
+def _of_diff_inputs(op, ins, diff):
+    """The entry as a function of its differentiable inputs only, returning its float
+    outputs as a tuple."""
     def f(*xs):
         args = list(ins)
         for i, x in zip(diff, xs):
             args[i] = x
         return tuple(o for o in _as_list(op.fn(lightgrad, *args))
                      if isinstance(o, lightgrad.Tensor) and o.is_floating_point())
+    return f
+
+
+def _reverse_jvp(op):
+    """J t from the Jacobian that reverse mode gives, output by output."""
+    ins, diff, tangents = _setup(lightgrad, op)
+    f = _of_diff_inputs(op, ins, diff)
     jac = lightgrad.autograd.functional.jacobian(f, tuple(ins[i] for i in diff))
     out = []
     for row in jac:
@@ -90,13 +96,7 @@ def test_tangent_against_torch(op):
 def test_jacfwd_one_batched_forward_pass_equals_reverse_jacobian(op):
     """jacfwd pushes all basis tangents through each op at once (batched tangents)."""
     ins, diff, _ = _setup(lightgrad, op)
-
-    def f(*xs):
-        args = list(ins)
-        for i, x in zip(diff, xs):
-            args[i] = x
-        return tuple(o for o in _as_list(op.fn(lightgrad, *args))
-                     if isinstance(o, lightgrad.Tensor) and o.is_floating_point())
+    f = _of_diff_inputs(op, ins, diff)
     xs = tuple(ins[i] for i in diff)
     fwd = lightgrad.func.jacfwd(f, argnums=tuple(range(len(xs))))(*xs)
     rev = lightgrad.autograd.functional.jacobian(f, xs)
@@ -115,15 +115,12 @@ def test_forward_over_reverse_hessian_equals_reverse_over_reverse(op):
     lightgrad ops), so hessian(outer_jacobian_strategy="forward-mode") works for each op."""
     ins, diff, _ = _setup(lightgrad, op)
     rng = np.random.default_rng(4)
+    outputs = _of_diff_inputs(op, ins, diff)
 
     def f(*xs):
-        args = list(ins)
-        for i, x in zip(diff, xs):
-            args[i] = x
         total = 0
-        for o in _as_list(op.fn(lightgrad, *args)):
-            if isinstance(o, lightgrad.Tensor) and o.is_floating_point():
-                total = total + (o * lightgrad.tensor(rng.standard_normal(tuple(o.shape)))).sum()
+        for o in outputs(*xs):
+            total = total + (o * lightgrad.tensor(rng.standard_normal(tuple(o.shape)))).sum()
         return total
     xs = tuple(ins[i] for i in diff)
     fwd_state = rng.bit_generator.state

@@ -328,11 +328,16 @@ def _squeeze_one(out):
     return out.reshape(-1)
 
 
+def _sizes(args, kwargs, name):
+    """The sizes of view(2, 3), view((2, 3)) or view(shape=(2, 3)) (also permute, expand)."""
+    if len(args) > 2 or len(args) == 2 and isinstance(args[1], (int, np.integer)):
+        return tuple(args[1:])
+    return tuple(args[1] if len(args) > 1 else kwargs[name])
+
+
 def _reshape(c, args, kwargs):
     x = args[0]
-    shape = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) \
-        else (args[1] if len(args) > 1 else kwargs.get("shape"))
-    shape = tuple(shape)
+    shape = _sizes(args, kwargs, "shape")
     n = x._p.shape[0]
     return c.wrap(c(x._p, (n,) + shape))
 
@@ -364,11 +369,18 @@ def _squeeze(c, args, kwargs):
     return c.wrap(c(x._p, _shift(d, x.dim())))
 
 
-def _transpose(c, args, kwargs):
-    x = args[0]
-    nd = x.dim()
-    d0, d1 = _arg(args, kwargs, 1, "dim0"), _arg(args, kwargs, 2, "dim1")
-    return c.wrap(c(x._p, _shift(d0, nd), _shift(d1, nd)))
+def _two_dims(first, second):
+    """Ops taking two dims after the tensor (transpose, movedim): both move one right."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        nd = x.dim()
+        d0, d1 = _arg(args, kwargs, 1, first), _arg(args, kwargs, 2, second)
+        return c.wrap(c(x._p, _shift(d0, nd), _shift(d1, nd)))
+    return rule
+
+
+_transpose = _two_dims("dim0", "dim1")
+_movedim = _two_dims("source", "destination")
 
 
 def _t(c, args, kwargs):
@@ -381,32 +393,19 @@ def _t(c, args, kwargs):
 
 def _permute(c, args, kwargs):
     x = args[0]
-    dims = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) \
-        else (args[1] if len(args) > 1 else kwargs["dims"])
-    return c.wrap(c(x._p, (0,) + _shift(tuple(dims), x.dim())))
-
-
-def _movedim(c, args, kwargs):
-    x = args[0]
-    nd = x.dim()
-    src, dst = _arg(args, kwargs, 1, "source"), _arg(args, kwargs, 2, "destination")
-    return c.wrap(c(x._p, _shift(src, nd), _shift(dst, nd)))
+    return c.wrap(c(x._p, (0,) + _shift(_sizes(args, kwargs, "dims"), x.dim())))
 
 
 def _expand(c, args, kwargs):
     x = args[0]
-    sizes = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) \
-        else tuple(args[1] if len(args) > 1 else kwargs["size"])
-    sizes = tuple(sizes)
+    sizes = _sizes(args, kwargs, "size")
     p = _phys(c, x, len(sizes))
     return c.wrap(c(p, (p.shape[0],) + sizes))
 
 
 def _repeat(c, args, kwargs):
     x = args[0]
-    sizes = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) \
-        else tuple(args[1])
-    sizes = tuple(sizes)
+    sizes = _sizes(args, kwargs, "repeats")
     return c.wrap(c(_phys(c, x, len(sizes)), (1,) + sizes))
 
 
