@@ -247,7 +247,8 @@ def node_class(name, rule, saved=(), meta=(), nout=1, jvp=None):
     `rule(ns, grad, meta, *saved)`. Classes are keyed by name *and* rule: ops that share a
     torch name but not a rule (a fused matmul's 'UnsafeViewBackward0' and reshape's) get
     separate classes, and declaring the same op twice gives the same class.
-    `jvp` is the slot for the op's forward-mode rule, which forward-mode AD will read."""
+    `jvp` is the op's forward-mode rule: forward_ad.DIAGONAL for elementwise ops, a function
+    `jvp(ns, tangents, meta, *saved)`, or None (the transpose of `rule` is used)."""
     key = (name, rule, tuple(saved), tuple(meta), nout, jvp)
     cls = _node_classes.get(key)
     if cls is None:

@@ -4,16 +4,18 @@ An op is a Python function over Tensors that
 1. computes its result with one array call on `t._data` (NumPy today);
 2. when grad mode is on and an input requires grad, attaches a node of the class made by
    `autograd.graph.node_class(name, rule, ...)`, recording via `record` (`view_of` for
-   views, `record_multi` for ops with several outputs). `node_class` also takes the op's
-   forward-mode rule (`jvp=`) when it has one.
+   views, `record_multi` for ops with several outputs). `node_class` also takes an explicit
+   forward-mode rule (`jvp=`); without one the JVP comes from the backward rule.
 
 A rule has the signature `rule(ns, grad, meta, *saved) -> one gradient per input` and is
 written once over the small namespace `ns`: NumPy arrays on the fast path (`NP`), lightgrad
 Tensors under create_graph (`T`), so gradients of gradients work for every op. Rules use
 Python operators (+ - * / ** @ unary -, comparisons) and `ns.<fn>` calls, never methods,
 so the same code serves both. Un-broadcasting and casting back to an input's dtype happen
-once, in the engine, for nodes recorded with `bcast=True`. Rules use negative dims where
-they can, so extra leading batch dimensions keep working (vectorized Jacobians later).
+once, in the engine, for nodes recorded with `bcast=True`. The same rules also run on a
+batch of gradients at once (namespace `B` in ops/_batched.py, for is_grads_batched and
+vectorized Jacobians), and forward-mode AD derives each op's JVP from its rule
+(autograd/forward_ad.py).
 
 `OPS` maps every public differentiable op to its node names; the tests check that each one
 has an entry in the op table.
