@@ -95,6 +95,18 @@ def test_jacobian_vectorize_same_values(torch, name, inp):
     same(torch, f"F.jacobian({FUNCS[name]}, {inp}, vectorize=True)")
 
 
+@pytest.mark.parametrize("name,inp", CALLS)
+def test_jacobian_forward_mode_matches_torch(torch, name, inp):
+    same(torch, f"F.jacobian({FUNCS[name]}, {inp}, vectorize=True, strategy='forward-mode')")
+
+
+@pytest.mark.parametrize("name,inp", [("red", X), ("pair_in", f"({X}, {Y})")])
+def test_hessian_forward_over_reverse_matches_torch(torch, name, inp):
+    # (torch's result here keeps a graph it does not need; the values are compared)
+    same(torch, f"F.hessian({FUNCS[name]}, {inp}, vectorize=True, "
+         "outer_jacobian_strategy='forward-mode')", graph=False)
+
+
 def test_jacobian_of_input_that_requires_grad(torch):
     # with create_graph the Jacobian stays differentiable with respect to the caller's input
     expr = ("(lambda x: torch.autograd.grad(F.jacobian(lambda a: a ** 3, x, create_graph=True)"
@@ -112,6 +124,7 @@ STRICT = [
     "F.jacobian(lambda x: x, torch.ones(2), strategy='sideways')",
     "F.jacobian(lambda x: x, torch.ones(2), strategy='forward-mode', create_graph=True)",
     "F.jacobian(lambda x: x, torch.ones(2), strategy='forward-mode', strict=True)",
+    "F.jacobian(lambda x: x, torch.ones(2), strategy='forward-mode')",
     "F.jacobian(lambda x: x, 3.0)",
     "F.jacobian(lambda x: x, (torch.ones(1), 3))",
     "F.jacobian(lambda x: 3, torch.ones(1))",

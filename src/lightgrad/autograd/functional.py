@@ -341,7 +341,10 @@ def _forward_jacobian(func, inputs):
         out_tuple.append(is_tuple)
         return outs
     rows = _lg.func.jacfwd(tupled, argnums=tuple(range(len(inputs))))(*inputs)
-    return _untuple2(tuple(rows), out_tuple[0], in_tuple)
+    jac = _untuple2(tuple(rows), out_tuple[0], in_tuple)
+    if in_tuple:        # torch's forward-mode jacobian nests lists when inputs is a tuple
+        jac = [list(r) for r in jac] if out_tuple[0] else list(jac)
+    return jac
 
 
 def batched_jacobian(out, inputs, chunk_size=None):
