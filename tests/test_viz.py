@@ -126,7 +126,8 @@ def test_render_svg(tmp_path):
     _need_dot()
     _, _, out = _chapter(lightgrad)
     path = lightgrad.viz.draw(out).render(outfile=str(tmp_path / "g.svg"))
-    text = open(path).read()
+    with open(path) as f:
+        text = f.read()
     assert text.lstrip().startswith("<?xml") and "<svg" in text and "MeanBackward0" in text
     assert lightgrad.viz.draw(out).pipe(format="png")[:4] == b"\x89PNG"
 
@@ -151,7 +152,8 @@ def test_missing_dot_says_how_to_install(monkeypatch, tmp_path):
 
 def test_docs_graph_svg_is_committed():
     path = os.path.join(os.path.dirname(__file__), "..", "docs", "graph.svg")
-    text = open(path).read()
+    with open(path) as f:
+        text = f.read()
     for name in ("MeanBackward0", "PowBackward0", "AddBackward0", "x1", "x2"):
         assert name in text
 
