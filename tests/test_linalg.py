@@ -306,3 +306,40 @@ def test_einsum_list_operands_and_implicit_output(torch):
                                torch.einsum("ij,jk", [tx, ty]).numpy())
     np.testing.assert_allclose(lightgrad.einsum("ba", x).numpy(),
                                torch.einsum("ba", tx).numpy())
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_weight_gradient_arrives_contiguous(torch, bias):
+    """F.linear multiplies by weight.t(); the weight's gradient is computed in the weight's
+    own layout, so it reaches the leaf C-contiguous (no transposing copy into .grad)."""
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((3, 4)), rng.standard_normal(3)
+    grads = []
+    for m in (lightgrad, torch):
+        wt = m.tensor(w, requires_grad=True)
+        if m is lightgrad:
+            layouts = []
+            wt.register_hook(lambda g: layouts.append(g._data.flags.c_contiguous))
+        bt = m.tensor(b, requires_grad=True) if bias else None
+        xt = m.tensor(x, requires_grad=True)
+        (m.nn.functional.linear(xt, wt, bt) ** 2).sum().backward()
+        grads.append((wt.grad.numpy(), xt.grad.numpy()))
+    assert layouts == [True]
+    for a, r in zip(grads[0], grads[1]):
+        np.testing.assert_allclose(a, r, rtol=1e-12)
+
+
+def test_inplace_add_with_alpha_under_no_grad(torch):
+    out = []
+    for m in (lightgrad, torch):
+        p = m.tensor([1.0, 2.0, 3.0])
+        q = m.tensor([1, 2, 3])
+        with m.no_grad():
+            p.add_(m.tensor([0.5, 0.5, 0.5]), alpha=-0.1)
+            p.sub_(m.tensor([1.0, 1.0, 1.0]), alpha=2)
+            p.add_(2.0, alpha=3)
+            q.add_(m.tensor([1, 1, 1]), alpha=2)
+        out.append((p.numpy().copy(), q.numpy().copy(), p._version))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-7)
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    assert out[0][2] == out[1][2]

@@ -1484,18 +1484,25 @@ def _cmp_operator(fn):
 
 
 def _method_inplace_ufunc(fn, ufunc):
-    """add_/sub_/mul_/div_: under no_grad on float tensors (the optimizer's update) the
-    NumPy ufunc writes straight into the tensor; every other case takes inplace()."""
+    """add_/sub_/mul_/div_ (add_/sub_ also with alpha): under no_grad on float tensors (the
+    optimizer's update) the NumPy ufunc writes straight into the tensor; every other case
+    takes inplace()."""
+    takes_alpha = ufunc in (np.add, np.subtract)
+
     def method(self, other, *args, **kwargs):
         x = self._data
-        if not _state.grad_enabled and not args and not kwargs and self._x is None \
-                and x.dtype.kind == "f" and x.flags.writeable:
+        alpha = kwargs.get("alpha", 1) if takes_alpha and len(kwargs) == 1 else None
+        if not _state.grad_enabled and not args and (not kwargs or alpha is not None) \
+                and self._x is None and x.dtype.kind == "f" and x.flags.writeable:
             if isinstance(other, Tensor):
                 y = other._data
                 ok = y.dtype == x.dtype
             else:
                 y = other
                 ok = type(other) is float or type(other) is int
+            if alpha is not None and alpha != 1:    # p.add_(buf, alpha=-lr): one temporary
+                ok = ok and (type(alpha) is float or type(alpha) is int)
+                y = y * alpha if ok else y
             if ok:
                 try:
                     ufunc(x, y, out=x)

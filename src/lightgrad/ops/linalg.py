@@ -51,9 +51,21 @@ T.la_einsum = lambda eq, *ops: _einsum_explicit(eq, ops, None)
 
 
 # -- mm ------------------------------------------------------------------------------------
-def _mm_rule(ns, g, meta, self, mat2):
+def _transposed(y):
+    """Whether a matrix operand is laid out transposed (F order), as Linear's weight.t() is."""
+    return y.ndim >= 2 and not y.flags.c_contiguous and y.flags.f_contiguous
+
+
+def _mat2_grad(ns, a, g, transposed):
+    """a^T g, the gradient of a product's second operand, in that operand's layout: for a
+    transposed view of a weight it is computed as (g^T a)^T, so the weight's own gradient
+    comes out C-contiguous, ready to become .grad without a copy (torch's layout rule)."""
+    return ns.mT(ns.mT(g) @ a) if transposed else ns.mT(a) @ g
+
+
+def _mm_rule(ns, g, transposed, self, mat2):
     return (None if mat2 is None else g @ ns.mT(mat2),
-            None if self is None else ns.mT(self) @ g)
+            None if self is None else _mat2_grad(ns, self, g, transposed))
 
 
 MmBackward0 = node_class("MmBackward0", _mm_rule, saved=("self", "mat2"))
@@ -80,7 +92,8 @@ def mm(input, mat2, *, out=None):
     _mm_check(x, y)
     data = x @ y
     if _state.grad_enabled and (a._rg or b._rg):
-        r = record(data, MmBackward0, (a, b), (a if b._rg else None, b if a._rg else None))
+        r = record(data, MmBackward0, (a, b), (a if b._rg else None, b if a._rg else None),
+                   _transposed(y))
     else:
         r = _make(data)
     return _out(r, out)
@@ -96,8 +109,9 @@ def _out(r, out):
 # -- the general matmul rule: one rule for dot, mv, bmm and every broadcasting case ---------
 def _matmul_rule(ns, g, meta, a, b):
     """a @ b with a 1-D `a` read as a row (1, k) and a 1-D `b` as a column (k, 1); the
-    engine sums broadcast batch dims (bcast=True)."""
-    va, vb = meta
+    engine sums broadcast batch dims (bcast=True). meta: (a is 1-D, b is 1-D[, b is laid
+    out transposed])."""
+    va, vb = meta[0], meta[1]
     sg = ns.shape(g)
     if va:
         g = ns.reshape(g, tuple(sg[:len(sg) - (0 if vb else 1)]) + (1,) +
@@ -113,7 +127,7 @@ def _matmul_rule(ns, g, meta, a, b):
             ga = ns.reshape(ga, tuple(s[:-2]) + (s[-1],))
     if a is not None:
         am = ns.reshape(a, (1, -1)) if va else a
-        gb = ns.mT(am) @ g
+        gb = _mat2_grad(ns, am, g, len(meta) > 2 and meta[2])
         if vb:
             s = ns.shape(gb)
             gb = ns.reshape(gb, tuple(s[:-1]))
@@ -377,7 +391,7 @@ def _add_product(name, cls, input, m1, m2, beta, alpha, check, product, vec=(Fal
         data = np.asarray(data, dtype=x.dtype)
     if _state.grad_enabled and (i._rg or a._rg or b._rg):
         return record(data, cls, (i, a, b), (a if b._rg else None, b if a._rg else None),
-                      (beta, alpha, vec[0], vec[1]), bcast=True)
+                      (beta, alpha, vec[0], vec[1], _transposed(y)), bcast=True)
     return _make(data)
 
 
@@ -394,7 +408,7 @@ def _expand_error(shape, target):
 
 def _prod_rule(reduce_batch):
     def rule(ns, g, meta, m1, m2):
-        beta, alpha, va, vb = meta
+        beta, alpha, va, vb, transposed = meta
         gi = None if beta == 0 else (g if beta == 1 else g * beta)
         gp = g if alpha == 1 else g * alpha
         if reduce_batch:
@@ -402,7 +416,7 @@ def _prod_rule(reduce_batch):
             gp = ns.reshape(gp, (1,) + tuple(s))
             n = ns.shape(m1)[0] if m1 is not None else ns.shape(m2)[0]
             gp = ns.broadcast_to(gp, (n,) + tuple(s))
-        ga, gb = _matmul_rule(ns, gp, (va, vb), m1, m2)
+        ga, gb = _matmul_rule(ns, gp, (va, vb, transposed), m1, m2)
         return gi, ga, gb
     return rule
 
