@@ -276,3 +276,14 @@ def test_tangent_equals_finite_differences(op):
     for (_, t), hi, lo in zip(fwd, at(1), at(-1)):
         t = np.zeros_like(hi) if t is None else t
         np.testing.assert_allclose(t, (hi - lo) / (2 * eps), rtol=op.rtol, atol=op.atol)
+
+
+def test_a_long_dual_level_does_not_keep_dead_tensors():
+    with fwAD.dual_level():
+        x = fwAD.make_dual(lightgrad.ones(3, dtype=lightgrad.float64),
+                           lightgrad.ones(3, dtype=lightgrad.float64))
+        for _ in range(5000):
+            x = x * 1.0001
+        assert len(fwAD._duals) < 3000
+        np.testing.assert_allclose(fwAD.unpack_dual(x).tangent.numpy(), 1.0001 ** 5000,
+                                   rtol=1e-9)

@@ -39,6 +39,7 @@ DIAGONAL = "diagonal"  # `jvp=` of elementwise ops: the backward rule is also th
 active = [False]       # read by ops._core on every recorded op: is a dual level open?
 _level = [-1]
 _duals = []            # weak references to the tensors given a tangent in the open level
+_duals_cap = [1024]    # prune dead references when the list reaches this length
 
 UnpackedDualTensor = collections.namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 UnpackedDualTensor.__module__ = "lightgrad.autograd.forward_ad"
@@ -102,6 +103,9 @@ def set_tangent(t, tangent):
     if not t._rg:
         t._rg = FORWARD_ONLY
     _duals.append(weakref.ref(t))
+    if len(_duals) >= _duals_cap[0]:     # a long level (a training loop): drop dead entries
+        _duals[:] = [r for r in _duals if r() is not None]
+        _duals_cap[0] = max(1024, 2 * len(_duals))
 
 
 def tangent_of(t):
