@@ -218,3 +218,13 @@ def test_grad_accumulates_float64_into_float32_leaf(m):
     x = m.tensor([1., 2.], requires_grad=True)
     (x.double() * 2).sum().backward()
     assert x.grad.dtype == m.float32 and x.grad.tolist() == [2., 2.]
+
+
+def test_backward_through_inf_and_nan_is_silent_as_in_torch():
+    import warnings
+    x = lightgrad.tensor([0.0, 1.0, -1.0], requires_grad=True)
+    y = lightgrad.tensor([0.0, 2.0, 3.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x.log() + x.sqrt() + lightgrad.xlogy(x, y) + x / y).sum().backward()
+    assert np.isinf(x.grad.numpy()[0]) or np.isnan(x.grad.numpy()[0])

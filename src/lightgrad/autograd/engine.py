@@ -152,6 +152,10 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
     pending_pop, pending_get = pending.pop, pending.get
     prev_mode = grad_mode.state.grad_enabled
     grad_mode.state.grad_enabled = create_graph
+    # rules compute inf/nan silently, as torch's kernels do (x.log() at 0 has a gradient
+    # of inf; NumPy would print a RuntimeWarning for it)
+    quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+    quiet.__enter__()
     try:
         while heap:
             node = heappop(heap)[1]
@@ -234,6 +238,7 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
                     heappush(heap, (-child._seq, child))
     finally:
         grad_mode.state.grad_enabled = prev_mode
+        quiet.__exit__(None, None, None)
     return captured
 
 
