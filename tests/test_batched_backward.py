@@ -113,3 +113,18 @@ def test_unused_and_constant_gradients_are_batched():
                                      allow_unused=True, materialize_grads=True)
     assert gx.shape == (5, 3) and not gx.numpy().any()
     assert gz.shape == (5, 2) and not gz.numpy().any()
+
+
+def test_tensor_hooks_see_one_gradient_at_a_time():
+    seen = []
+    x = lightgrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.register_hook(lambda g: seen.append(tuple(g.shape)) or g * 2)
+    h = x.sin()
+    h.retain_grad()
+    (g,) = lightgrad.autograd.grad(h * 1, x, lightgrad.eye(3), is_grads_batched=True)
+    assert seen == [(3,)] * 3
+    np.testing.assert_allclose(g.numpy(), np.diag(2 * np.cos([1.0, 2.0, 3.0])), rtol=1e-6)
+    assert h.grad is None           # nothing is retained from a batched pass
+    h.grad_fn.register_hook(lambda gi, go: None)
+    with pytest.raises(NotImplementedError, match="hooks registered on grad_fn"):
+        lightgrad.autograd.grad(h * 1, x, lightgrad.eye(3), is_grads_batched=True)

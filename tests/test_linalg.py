@@ -314,11 +314,10 @@ def test_linear_weight_gradient_arrives_contiguous(torch, bias):
     own layout, so it reaches the leaf C-contiguous (no transposing copy into .grad)."""
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((3, 4)), rng.standard_normal(3)
-    grads = []
+    grads, layouts = [], []
     for m in (lightgrad, torch):
         wt = m.tensor(w, requires_grad=True)
         if m is lightgrad:
-            layouts = []
             wt.register_hook(lambda g: layouts.append(g._data.flags.c_contiguous))
         bt = m.tensor(b, requires_grad=True) if bias else None
         xt = m.tensor(x, requires_grad=True)
