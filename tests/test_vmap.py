@@ -300,3 +300,20 @@ def test_batching_rules_cover_most_of_the_op_table():
         except RuntimeError:
             refused += 1
     assert ran / (ran + refused) >= 0.8, (ran, refused)
+
+
+@pytest.mark.parametrize("expr", [
+    "lightgrad.where(r > 0)",
+    "r.std(False)",
+    "lightgrad.tril(r)",
+    "lightgrad.nn.functional.pad(r, (1, 1, 1, 1))",
+    "lightgrad.nn.functional.layer_norm(r, (4, 3))",
+    "lightgrad.nn.functional.conv2d(r, lightgrad.ones(1, 1, 1, 1, dtype=lightgrad.float64))",
+    "lightgrad.equal(r, r)",
+    "r.requires_grad_()",
+])
+def test_no_silent_batch_mixing(expr):
+    """Where the batch dim could be mistaken for an example's dim, vmap refuses."""
+    x = lightgrad.tensor(A)
+    with pytest.raises(RuntimeError):
+        vmap(lambda r: eval(expr, {"lightgrad": lightgrad, "r": r}))(x)

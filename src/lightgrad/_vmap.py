@@ -265,6 +265,9 @@ def _set(args, kwargs, pos, name, value):
 # -- rules ---------------------------------------------------------------------------------
 def elementwise(c, args, kwargs):
     """Ops that broadcast elementwise: line every operand up on the same logical dims."""
+    if c.name == "where" and len(args) + len(kwargs) == 1:
+        raise _error("We do not support batching operators that can output dynamic shape. "
+                     "Attempted to vmap over where(condition) (nonzero).")
     values = list(args) + list(kwargs.values())
     nd = max((_ndim(v) for v in values), default=0)
     args = tuple(_phys(c, a, nd) for a in args)
@@ -286,6 +289,9 @@ def _dim_rule(pos, name="dim", full=None, default=None):
         nd = x.dim()
         p = x._p
         d = _arg(args, kwargs, pos, name)
+        if isinstance(d, bool):             # std(x, False): the unbiased flag, not a dim
+            raise _error(f"{c.name} with a positional unbiased flag has no batching rule; "
+                         "pass dim= and correction= instead")
         if isinstance(d, (list, tuple)) and not d and full == "flatten":
             d = None                            # dim=() reduces everything, as torch does
             args, kwargs = _set(args, kwargs, pos, name, None)
@@ -599,12 +605,24 @@ def _leading_batch(c, args, kwargs):
     """Ops that already treat leading dims as a batch (linalg on the last two dims, tril,
     layer_norm, constant pad, ...): the physical tensor goes in as it is. Only the first
     argument may be batched."""
+    x = args[0]
     if any(c.batched(a) for a in list(args[1:]) + list(kwargs.values())):
         raise _error(f"{c.name} with a batched argument other than the first has no "
                      "batching rule yet")
-    if c.name == "F.pad" and _arg(args, kwargs, 2, "mode", "constant") != "constant":
-        raise _error("F.pad in a mode other than 'constant' has no batching rule yet")
-    return c.wrap(c(args[0]._p, *args[1:], **kwargs))
+    # each example must have the dims the op works on, or the batch dim would join them
+    if c.name == "F.pad":
+        if _arg(args, kwargs, 2, "mode", "constant") != "constant":
+            raise _error("F.pad in a mode other than 'constant' has no batching rule yet")
+        if len(_arg(args, kwargs, 1, "pad")) // 2 > x.dim():
+            raise RuntimeError("Padding length should be less than or equal to two times the "
+                               "input dimension")
+    elif c.name == "F.layer_norm":
+        if len(tuple(_arg(args, kwargs, 1, "normalized_shape"))) > x.dim():
+            raise RuntimeError("layer_norm: normalized_shape has more dims than the input")
+    elif x.dim() < 2:
+        raise RuntimeError(f"{c.name}: expected a tensor with 2 or more dimensions, got "
+                           f"{x.dim()}")
+    return c.wrap(c(x._p, *args[1:], **kwargs))
 
 
 def _spatial(unbatched_ndim):
@@ -619,6 +637,9 @@ def _spatial(unbatched_ndim):
         p = x._p
         if unbatched_ndim is not None and x.dim() == unbatched_ndim:
             return c.wrap(c(p, *args[1:], **kwargs))
+        if x.dim() != (unbatched_ndim or x.dim() - 1) + 1 or x.dim() < 3:
+            raise RuntimeError(f"{c.name}: expected an input of {unbatched_ndim} or "
+                               f"{(unbatched_ndim or 2) + 1} dims, got {x.dim()}")
         n = p.shape[0]
         out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
         if isinstance(out, tuple):
@@ -740,7 +761,7 @@ _ELEMENTWISE = """
 abs absolute acos arccos acosh arccosh arcsinh arctanh add addcdiv addcmul angle asin arcsin
 asinh atan arctan atan2
 arctan2 atanh bitwise_and bitwise_not bitwise_or bitwise_xor ceil clamp clip clamp_min
-clamp_max clone contiguous copysign cos cosh deg2rad detach digamma div divide eq equal erf
+clamp_max clone contiguous copysign cos cosh deg2rad detach digamma div divide eq erf
 erfc erfinv exp exp2 expm1 fix float_power floor floor_divide fmax fmin fmod frac ge
 greater greater_equal gt heaviside hypot i0 isclose isfinite isinf isnan isneginf isposinf
 isreal lerp lgamma log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not
@@ -748,7 +769,7 @@ logical_or logical_xor logit le less less_equal lt maximum minimum mul multiply 
 ne neg negative not_equal positive pow rad2deg reciprocal relu remainder round rsqrt rsub
 sgn sigmoid sign signbit sin sinc sinh sqrt square sub subtract tan tanh true_divide trunc
 where xlogy zeros_like ones_like empty_like full_like
-float double half int long bool to type_as cpu cuda requires_grad_ relu6 silu gelu
+float double half int long bool to type_as cpu cuda relu6 silu gelu
 F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softsign F.mish
 F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
 F.softshrink F.hardshrink F.threshold
