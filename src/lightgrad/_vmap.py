@@ -740,6 +740,60 @@ def _embedding(c, args, kwargs):
     return c.wrap(c(idx._p, *args[1:], **kwargs))
 
 
+def _fold_into_batch(min_ndim):
+    """group_norm, instance_norm, unfold, fold: ops over (N, C, ...) inputs whose examples
+    are independent along N: the vmap batch joins N. Other arguments must not be batched."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        if not c.batched(x) or any(c.batched(a) for a in list(args[1:]) +
+                                   list(kwargs.values())):
+            raise _error(f"{c.name} has a batching rule for a batched input only")
+        if x.dim() < min_ndim:
+            raise RuntimeError(f"{c.name}: expected an input with at least {min_ndim} dims, "
+                               f"got {x.dim()}")
+        p = x._p
+        out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
+        return c.wrap(out.reshape((p.shape[0], -1) + tuple(out.shape[1:])))
+    return rule
+
+
+def _elementwise_dim(pos, name="dim"):
+    """Ops of several same-shaped tensors along a dim (cross): line up, then shift dim."""
+    def rule(c, args, kwargs):
+        d = _arg(args, kwargs, pos, name)
+        if d is None:
+            raise _error(f"{c.name} inside vmap needs an explicit dim")
+        nd = max(_ndim(a) for a in list(args) + list(kwargs.values()))
+        args, kwargs = _set(args, kwargs, pos, name, _norm_dim(d, nd) - nd)   # negative
+        return elementwise(c, args, kwargs)
+    return rule
+
+
+def _tile(c, args, kwargs):
+    x = args[0]
+    reps = _sizes(args, kwargs, "dims")
+    reps = (1,) * (x.dim() - len(reps)) + reps
+    return c.wrap(c(_phys(c, x, len(reps)), (1,) + reps))
+
+
+def _atleast(n):
+    def make(lg, *ts):
+        one = len(ts) == 1 and not isinstance(ts[0], (list, tuple))
+        ts = ts[0] if len(ts) == 1 and isinstance(ts[0], (list, tuple)) else ts
+        out = []
+        for t in ts:
+            shape = tuple(t.shape)
+            if len(shape) < n:      # torch: 0-d -> (1,), (1, 1), (1, 1, 1); 1-d -> (1, k)
+                shape = ((1,) * (n - len(shape)) + shape if n < 3 or len(shape) != 2
+                         else shape + (1,))
+                if n == 3 and len(t.shape) == 1:
+                    shape = (1,) + tuple(t.shape) + (1,)
+                t = t.reshape(shape)
+            out.append(t)
+        return out[0] if one else tuple(out)
+    return make
+
+
 def _composite(fn):
     """Ops written as other batched ops (each goes through its own rule)."""
     return lambda c, args, kwargs: fn(_lg(), *args, **kwargs)
@@ -842,6 +896,24 @@ def _register():
                  scatter_add=_with_index(1, (2, 3)), take_along_dim=_take_along_dim,
                  index_add=_index_along, index_copy=_index_along, index_fill=_index_along)
     RULES["F.embedding"] = _embedding
+    for n, min_nd in (("F.group_norm", 2), ("F.instance_norm", 2), ("F.unfold", 4),
+                      ("F.fold", 2)):
+        RULES[n] = _fold_into_batch(min_nd)
+    for n in ("F.pixel_shuffle", "F.pixel_unshuffle"):
+        RULES[n] = _leading_batch
+    RULES["F.adaptive_avg_pool1d"] = _spatial(2)
+    RULES["F.adaptive_max_pool1d"] = _spatial(2)
+    RULES["logcumsumexp"] = _dim_rule(1)
+    RULES["mode"] = _dim_rule(1, default=-1)
+    RULES["aminmax"] = _dim_rule(1, full="flatten")
+    RULES["repeat_interleave"] = _dim_rule(2, full="flatten")
+    RULES["unflatten"] = _dim_rule(1)
+    RULES["tile"] = _tile
+    RULES["broadcast_to"] = _expand
+    for n in ("linalg.cross", "cross"):
+        RULES[n] = _elementwise_dim(2)
+    for n, k in (("atleast_1d", 1), ("atleast_2d", 2), ("atleast_3d", 3)):
+        RULES[n] = _composite(_atleast(k))
     RULES.update({
         "addmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1: beta * i + alpha * (a @ b)),
         "addmv": _composite(lambda lg, i, a, v, *, beta=1, alpha=1: beta * i + alpha * (a @ v)),
@@ -857,6 +929,14 @@ def _register():
         "dist": _composite(lambda lg, a, b, p=2: (a - b).norm(p)),
         "hstack": _composite(lambda lg, ts: lg.cat(ts, 1 if ts[0].dim() > 1 else 0)),
         "linalg.multi_dot": _composite(lambda lg, ts: functools.reduce(lg.matmul, ts)),
+        "msort": _composite(lambda lg, x: lg.sort(x, 0).values),
+        "ravel": _composite(lambda lg, x: x.reshape(-1)),
+        "fliplr": _composite(lambda lg, x: lg.flip(x, (1,))),
+        "flipud": _composite(lambda lg, x: lg.flip(x, (0,))),
+        "vstack": _composite(lambda lg, ts: lg.cat(lg.atleast_2d(*ts), 0)),
+        "dstack": _composite(lambda lg, ts: lg.cat(lg.atleast_3d(*ts), 2)),
+        "column_stack": _composite(lambda lg, ts: lg.cat(
+            [t.reshape(-1, 1) if t.dim() <= 1 else t for t in ts], 1)),
     })
 
 
