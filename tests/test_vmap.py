@@ -311,6 +311,7 @@ def test_batching_rules_cover_most_of_the_op_table():
     "lightgrad.nn.functional.conv2d(r, lightgrad.ones(1, 1, 1, 1, dtype=lightgrad.float64))",
     "lightgrad.equal(r, r)",
     "r.requires_grad_()",
+    "lightgrad.nn.functional.batch_norm(r[None], None, None, training=True)",
 ])
 def test_no_silent_batch_mixing(expr):
     """Where the batch dim could be mistaken for an example's dim, vmap refuses."""

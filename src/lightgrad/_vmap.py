@@ -612,7 +612,7 @@ def _leading_batch(c, args, kwargs):
     # each example must have the dims the op works on, or the batch dim would join them
     if c.name == "F.pad":
         if _arg(args, kwargs, 2, "mode", "constant") != "constant":
-            raise _error("F.pad in a mode other than 'constant' has no batching rule yet")
+            return _pad_mode(c, args, kwargs)
         if len(_arg(args, kwargs, 1, "pad")) // 2 > x.dim():
             raise RuntimeError("Padding length should be less than or equal to two times the "
                                "input dimension")
@@ -623,6 +623,27 @@ def _leading_batch(c, args, kwargs):
         raise RuntimeError(f"{c.name}: expected a tensor with 2 or more dimensions, got "
                            f"{x.dim()}")
     return c.wrap(c(x._p, *args[1:], **kwargs))
+
+
+def _pad_mode(c, args, kwargs):
+    """reflect/replicate/circular padding: an example is (C, *spatial) or (N, C, *spatial)
+    with one spatial dim per pair in `pad`."""
+    x = args[0]
+    spatial = len(_arg(args, kwargs, 1, "pad")) // 2
+    if x.dim() not in (spatial + 1, spatial + 2):
+        raise _error(f"F.pad: an example of {x.dim()} dims does not fit {spatial} padded "
+                     "dims")
+    return _spatial(spatial + 1)(c, args, kwargs)
+
+
+def _batch_norm(c, args, kwargs):
+    """batch_norm with running statistics (training=False) normalizes each element alone;
+    in training mode its statistics would mix the examples, so it is refused."""
+    if _arg(args, kwargs, 5, "training", False):
+        raise _error("F.batch_norm in training mode has no batching rule: its batch "
+                     "statistics would mix the examples; use the running statistics "
+                     "(training=False) or a norm without batch statistics")
+    return _fold_into_batch(2)(c, args, kwargs)
 
 
 def _spatial(unbatched_ndim):
@@ -901,6 +922,7 @@ def _register():
         RULES[n] = _fold_into_batch(min_nd)
     for n in ("F.pixel_shuffle", "F.pixel_unshuffle"):
         RULES[n] = _leading_batch
+    RULES["F.batch_norm"] = _batch_norm
     RULES["F.adaptive_avg_pool1d"] = _spatial(2)
     RULES["F.adaptive_max_pool1d"] = _spatial(2)
     RULES["logcumsumexp"] = _dim_rule(1)
