@@ -60,6 +60,10 @@ CASES = [
     ("in-dim-neg", lambda m, x, y: x * y, [M, A], (-1, None)),
     ("zeros-like-detach", lambda m, x: m.zeros_like(x) + x.detach().clone() * 2, [A], 0),
     ("comparison", lambda m, x, y: (x > y).float() + (x == x).float(), [A, B], 0),
+    ("solve-batched-matrix", lambda m, a, b: m.linalg.solve(a, b),
+     [RNG.standard_normal((4, 3, 3)) + 3 * np.eye(3), V], (0, None)),
+    ("solve-batched-rhs", lambda m, a, b: m.linalg.solve(a, b),
+     [RNG.standard_normal((3, 3)) + 3 * np.eye(3), A], (None, 0)),
 ]
 
 

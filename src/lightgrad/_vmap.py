@@ -790,6 +790,25 @@ def _elementwise_dim(pos, name="dim"):
     return rule
 
 
+def _solve(c, args, kwargs):
+    """linalg.solve(A, B): B is a vector (batch) when its shape is A's without the last dim;
+    make vectors explicit columns, line the batch dims up, solve, and drop the column."""
+    a, b = args[0], args[1]
+    left = kwargs.get("left", True)
+    vec = b.dim() == 1 or tuple(b.shape) == tuple(a.shape)[:-1]
+    if vec and not left:
+        raise _error("linalg.solve(left=False) with a vector right side has no batching rule")
+    b2 = b.unsqueeze(-1) if vec else b
+    n = c.size(a, b)
+    nd = max(a.dim(), b2.dim())
+
+    def lined_up(t):        # (batch, 1, ..., 1, *t's dims) with nd dims after the batch
+        p = _expand_to(c, t, n)
+        return p.reshape((n,) + (1,) * (nd - t.dim()) + tuple(p.shape[1:]))
+    x = c(lined_up(a), lined_up(b2), **kwargs)
+    return c.wrap(x[..., 0] if vec else x)
+
+
 def _tile(c, args, kwargs):
     x = args[0]
     reps = _sizes(args, kwargs, "dims")
@@ -923,6 +942,7 @@ def _register():
     for n in ("F.pixel_shuffle", "F.pixel_unshuffle"):
         RULES[n] = _leading_batch
     RULES["F.batch_norm"] = _batch_norm
+    RULES["linalg.solve"] = _solve
     RULES["F.adaptive_avg_pool1d"] = _spatial(2)
     RULES["F.adaptive_max_pool1d"] = _spatial(2)
     RULES["logcumsumexp"] = _dim_rule(1)
