@@ -652,6 +652,10 @@ def _spatial(unbatched_ndim):
     batched."""
     def rule(c, args, kwargs):
         x = args[0]
+        if c.name in ("F.conv1d", "F.conv2d") and any(
+                c.batched(a) for a in list(args[1:3]) + [kwargs.get("weight"),
+                                                         kwargs.get("bias")]):
+            return _conv_per_example_weights(c, args, kwargs)
         if not c.batched(x) or any(c.batched(a) for a in list(args[1:]) +
                                    list(kwargs.values())):
             raise _error(f"{c.name} has a batching rule for a batched input only")
@@ -667,6 +671,31 @@ def _spatial(unbatched_ndim):
             return c.wrap(type(out)(o.reshape((n, -1) + tuple(o.shape[1:])) for o in out))
         return c.wrap(out.reshape((n, -1) + tuple(out.shape[1:])))
     return rule
+
+
+def _conv_per_example_weights(c, args, kwargs):
+    """conv1d/conv2d with a weight per example (model ensembles): one grouped convolution
+    over all examples, example b's channels forming groups of their own."""
+    x, w = args[0], _arg(args, kwargs, 1, "weight")
+    bias = _arg(args, kwargs, 2, "bias")
+    stride, padding = _arg(args, kwargs, 3, "stride", 1), _arg(args, kwargs, 4, "padding", 0)
+    dilation, groups = _arg(args, kwargs, 5, "dilation", 1), _arg(args, kwargs, 6, "groups", 1)
+    n = c.size(x, w, bias)
+    spatial = w.dim() - 2
+    single = x.dim() == spatial + 1               # an example is (C, *spatial)
+    xp = _expand_to(c, x, n)
+    if single:
+        xp = xp.unsqueeze(1)
+    xp = xp.transpose(0, 1)                       # (N, batch, C, *spatial)
+    shape = tuple(xp.shape)
+    xp = xp.reshape((shape[0], shape[1] * shape[2]) + shape[3:])
+    wp = _expand_to(c, w, n)
+    wp = wp.reshape((-1,) + tuple(wp.shape[2:]))  # (batch * O, C / groups, *k)
+    bp = None if bias is None else _expand_to(c, bias, n).reshape(-1)
+    out = c(xp, wp, bp, stride, padding, dilation, groups * n)
+    o = tuple(out.shape)
+    out = out.reshape((o[0], n, o[1] // n) + o[2:]).transpose(0, 1)
+    return c.wrap(out[:, 0] if single else out)
 
 
 def _linalg_norm(c, args, kwargs):
