@@ -35,7 +35,16 @@ def test_char_lstm_loss_falls_and_samples(capsys):
     assert "step 80" in out and "The " in out
 
 
-@pytest.mark.parametrize("script", ["chapter_nn.py", "digits_cnn.py", "char_lstm.py"])
+def test_dp_sgd_with_per_example_gradients_learns():
+    require("sklearn")
+    import dp_sgd_digits
+    assert dp_sgd_digits.main(epochs=4, verbose=False) >= 0.85
+    # with clipping so tight and noise so loud that nothing is learned, it stays near chance
+    assert dp_sgd_digits.main(epochs=1, clip=1e-4, noise=50.0, verbose=False) < 0.5
+
+
+@pytest.mark.parametrize("script", ["chapter_nn.py", "digits_cnn.py", "char_lstm.py",
+                                    "dp_sgd_digits.py"])
 def test_examples_have_a_docstring_with_the_command(script):
     text = (pathlib.Path(__file__).resolve().parents[1] / "examples" / script).read_text()
     assert f"python examples/{script}" in text
