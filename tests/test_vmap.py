@@ -327,3 +327,16 @@ def test_no_silent_batch_mixing(expr):
     x = lightgrad.tensor(A)
     with pytest.raises(RuntimeError):
         vmap(lambda r: eval(expr, {"lightgrad": lightgrad, "r": r}))(x)
+
+
+def test_namespace_is_restored_and_a_later_patch_survives(monkeypatch):
+    x = lightgrad.tensor(A)
+    vmap(lightgrad.sin)(x)                       # builds the cached dispatchers
+    original = lightgrad.sin
+
+    def patched(t):
+        return original(t) * 0 + 7
+    monkeypatch.setattr(lightgrad, "sin", patched)
+    out = vmap(lambda r: lightgrad.sin(r))(x)    # dispatchers are rebuilt around the patch
+    np.testing.assert_array_equal(out.numpy(), np.full(A.shape, 7.0))
+    assert lightgrad.sin is patched              # and the patch is what is left afterwards

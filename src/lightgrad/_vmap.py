@@ -19,6 +19,7 @@ reference taken before the vmap began (`from lightgrad import sin`), which reach
 unbatched and fail with an error.
 """
 import functools
+import operator
 
 import numpy as np
 
@@ -1100,22 +1101,36 @@ def _public_names():
     return names
 
 
+_wrapped = {}   # module -> (its namespace size, originals, dispatchers), built once
+
+
+def _dispatchers(mod, prefix):
+    """(originals, dispatchers) for a module's public functions; rebuilt only when the
+    namespace changed since (a name added, or a function replaced)."""
+    d = vars(mod)
+    hit = _wrapped.get(mod)
+    if hit is not None and hit[0] == len(d) and all(
+            map(operator.is_, map(d.get, hit[1]), hit[1].values())):
+        return hit[1], hit[2]
+    originals, dispatchers = {}, {}
+    for name, fn in list(d.items()):
+        if name.startswith("_") or name in _SKIP or isinstance(fn, type) or \
+                not callable(fn) or type(fn).__name__ == "module":
+            continue
+        originals[name] = fn
+        dispatchers[name] = _random_creation(name, fn) if name in _RANDOM_CREATION and \
+            not prefix else _dispatcher(prefix + name, fn)
+    _wrapped[mod] = (len(d), originals, dispatchers)
+    return originals, dispatchers
+
+
 def _install():
     """Swap the public functions for dispatchers (first vmap level only)."""
     if _state["depth"] == 0:
         saved = {}
         for mod, prefix in _namespaces():
-            d = vars(mod)
-            originals = {}
-            for name, fn in list(d.items()):
-                if name.startswith("_") or name in _SKIP or isinstance(fn, type) or \
-                        not callable(fn) or type(fn).__name__ == "module":
-                    continue
-                originals[name] = fn
-                if name in _RANDOM_CREATION and not prefix:
-                    d[name] = _random_creation(name, fn)
-                else:
-                    d[name] = _dispatcher(prefix + name, fn)
+            originals, dispatchers = _dispatchers(mod, prefix)
+            vars(mod).update(dispatchers)
             saved[mod] = originals
         _state["installed"] = saved
     _state["depth"] += 1
