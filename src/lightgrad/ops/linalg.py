@@ -60,6 +60,8 @@ def _mat2_grad(ns, a, g, transposed):
     """a^T g, the gradient of a product's second operand, in that operand's layout: for a
     transposed view of a weight it is computed as (g^T a)^T, so the weight's own gradient
     comes out C-contiguous, ready to become .grad without a copy (torch's layout rule)."""
+    if ns.shape(a)[-2] == 1:        # a single row (per-example gradients): an outer product
+        return ns.mT(a) * g        # NumPy's stacked matmul is slow for it
     return ns.mT(ns.mT(g) @ a) if transposed else ns.mT(a) @ g
 
 
