@@ -169,6 +169,19 @@ def matmul(x, y):
     """x @ y with torch's/NumPy's rules for 1-D operands, on logical shapes."""
     if type(x) is not Batched and type(y) is not Batched:
         return np.matmul(x, y)
+    # a batch times one matrix is one BLAS product, not one per member (NumPy's stacked
+    # matmul loops over the stack)
+    if type(y) is not Batched and np.ndim(y) == 2 and x.ndim <= 2:
+        a = x.a
+        flat = a.reshape(-1, a.shape[-1]) @ y
+        return Batched(flat.reshape(a.shape[:-1] + (y.shape[-1],)))
+    if type(x) is not Batched and np.ndim(x) == 2 and y.ndim == 1:
+        return Batched(y.a @ np.swapaxes(x, 0, 1))
+    if type(x) is not Batched and np.ndim(x) == 2 and y.ndim == 2:
+        b = y.a                                    # (batch, k, m) -> one (n, k) @ (k, batch*m)
+        n, (k, m) = b.shape[0], b.shape[1:]
+        flat = x @ b.transpose(1, 0, 2).reshape(k, n * m)
+        return Batched(flat.reshape(-1, n, m).transpose(1, 0, 2))
     xv, yv = _logical_ndim(x) == 1, _logical_ndim(y) == 1
     if xv:                        # a vector on the left is a row: (n,) -> (1, n)
         x = Batched(x.a[:, None, :]) if type(x) is Batched else x[None, :]

@@ -70,7 +70,19 @@ def _mm_rule(ns, g, transposed, self, mat2):
             None if self is None else _mat2_grad(ns, self, g, transposed))
 
 
-MmBackward0 = node_class("MmBackward0", _mm_rule, saved=("self", "mat2"))
+def _product_jvp(ta, tb, a, b):
+    """d(a @ b) = ta @ b + a @ tb (tangents may be batches: ops._batched.Batched)."""
+    out = None if ta is None else ta @ b
+    if tb is not None:
+        out = a @ tb if out is None else out + a @ tb
+    return out
+
+
+def _mm_jvp(ns, tangents, meta, a, b):
+    return _product_jvp(tangents[0], tangents[1], a, b)
+
+
+MmBackward0 = node_class("MmBackward0", _mm_rule, saved=("self", "mat2"), jvp=_mm_jvp)
 
 
 def _mm_check(x, y):
@@ -423,8 +435,20 @@ def _prod_rule(reduce_batch):
     return rule
 
 
+def _addmm_jvp(ns, tangents, meta, a, b):
+    beta, alpha = meta[0], meta[1]
+    ti, ta, tb = tangents
+    prod = _product_jvp(ta, tb, a, b)
+    out = None if prod is None else (prod if alpha == 1 else prod * alpha)
+    if ti is not None and beta != 0:
+        ti = ti if beta == 1 else ti * beta
+        out = ti if out is None else out + ti
+    return out
+
+
 AddmmBackward0 = fresh_node("AddmmBackward0", _prod_rule(False), saved=("mat1", "mat2"),
                             meta=("beta", "alpha", "v1", "v2"))
+AddmmBackward0._jvp = staticmethod(_addmm_jvp)
 AddmvBackward0 = fresh_node("AddmvBackward0", _prod_rule(False), saved=("mat", "vec"),
                             meta=("beta", "alpha", "v1", "v2"))
 AddrBackward0 = fresh_node("AddrBackward0", _prod_rule(False), saved=("vec1", "vec2"),
