@@ -91,6 +91,8 @@ class Module:
         _set(self, "_forward_hooks_always_called", {})
         _set(self, "_forward_pre_hooks", OrderedDict())
         _set(self, "_forward_pre_hooks_with_kwargs", {})
+        _set(self, "_backward_hooks", OrderedDict())
+        _set(self, "_backward_pre_hooks", OrderedDict())
         _set(self, "_state_dict_hooks", OrderedDict())
         _set(self, "_state_dict_pre_hooks", OrderedDict())
         _set(self, "_load_state_dict_pre_hooks", OrderedDict())
@@ -298,13 +300,17 @@ class Module:
         for key in ("_forward_hooks_with_kwargs", "_forward_hooks_always_called",
                     "_forward_pre_hooks_with_kwargs"):
             self.__dict__.setdefault(key, {})
-        for key in ("_state_dict_pre_hooks", "_load_state_dict_post_hooks"):
+        for key in ("_state_dict_pre_hooks", "_load_state_dict_post_hooks", "_backward_hooks",
+                    "_backward_pre_hooks"):
             self.__dict__.setdefault(key, OrderedDict())
 
     # -- calling -------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
+        if self._backward_hooks or self._backward_pre_hooks:
+            return _call_with_backward_hooks(self, args, kwargs)
         return self._call_with_hooks(args, kwargs)
 
     _call_impl = __call__
@@ -366,6 +372,28 @@ class Module:
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) -> None or a new grad_output; runs when the gradients
+        with respect to the module's outputs are known."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> None or a new grad_input; runs when the
+        gradients with respect to the module's tensor inputs are known."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_backward_hook(self, hook):
+        """The deprecated non-full hook; lightgrad gives it the full hook's arguments."""
+        return self.register_full_backward_hook(hook)
 
     # -- iteration -----------------------------------------------------------------------
     def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
@@ -694,3 +722,96 @@ class Module:
             else:
                 s += "\n  " + "\n  ".join(lines) + "\n"
         return s + ")"
+
+
+# -- full backward hooks -------------------------------------------------------------------
+# As torch does it: the module's tensor inputs and outputs pass through an identity
+# autograd.Function. Its node on the outputs sees grad_output first (pre-hooks run there);
+# its node on the inputs sees grad_input last, and the full hooks run there with both.
+
+def _backward_hook_function():
+    from ...autograd.function import Function
+
+    class BackwardHookFunction(Function):
+        @staticmethod
+        def forward(ctx, call, role, *tensors):
+            ctx.call, ctx.role = call, role
+            ctx.mark_non_differentiable(*[t for t in tensors if not t.requires_grad])
+            ctx.set_materialize_grads(False)    # None stays None for the hooks
+            return tensors
+
+        @staticmethod
+        def backward(ctx, *grads):
+            if ctx.role == "output":
+                grads = ctx.call.output_grads(grads)
+            else:
+                grads = ctx.call.input_grads(grads)
+            return (None, None) + tuple(grads)
+    return BackwardHookFunction
+
+
+class _BackwardHookCall:
+    """One call of a module with backward hooks: what its two identity nodes share."""
+
+    def __init__(self, module, n_inputs):
+        self.module, self.n_inputs, self.grad_output = module, n_inputs, None
+
+    def output_grads(self, grads):
+        for hook in list(self.module._backward_pre_hooks.values()):
+            res = hook(self.module, grads)
+            if res is not None:
+                grads = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+        self.grad_output = grads
+        if self.n_inputs == 0:              # no input needs a gradient: the hooks run now
+            import warnings
+            warnings.warn(
+                "Full backward hook is firing when gradients are computed with respect to "
+                "module outputs since no inputs require gradients. See "
+                "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn."
+                "Module.register_full_backward_hook for more details.", stacklevel=2)
+            self.input_grads((None,))
+        return grads
+
+    def input_grads(self, grads):
+        for hook in list(self.module._backward_hooks.values()):
+            res = hook(self.module, grads, self.grad_output)
+            if res is not None:
+                res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+                if len(res) != len(grads):
+                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, "
+                                       f"got {len(res)}, but expected {len(grads)}")
+                grads = res
+        return grads
+
+
+_HookFunction = []
+
+
+def _through_hook_node(call, role, values):
+    """values with their tensors passed through the identity node (when any of them requires
+    grad); returns them and how many tensors went through."""
+    if not _HookFunction:
+        _HookFunction.append(_backward_hook_function())
+    idx = [i for i, v in enumerate(values) if isinstance(v, Tensor)]
+    if not any(values[i].requires_grad for i in idx):
+        return values, 0
+    out = _HookFunction[0].apply(call, role, *[values[i] for i in idx])
+    out = out if isinstance(out, tuple) else (out,)
+    values = list(values)
+    for i, o in zip(idx, out):
+        values[i] = o
+    return values, len(idx)
+
+
+def _call_with_backward_hooks(module, args, kwargs):
+    from ...autograd.grad_mode import is_grad_enabled
+    if not is_grad_enabled():
+        return module._call_with_hooks(args, kwargs)
+    call = _BackwardHookCall(module, 0)
+    args, call.n_inputs = _through_hook_node(call, "input", args)
+    result = module._call_with_hooks(tuple(args), kwargs)
+    if isinstance(result, Tensor):
+        return _through_hook_node(call, "output", [result])[0][0]
+    if isinstance(result, tuple):
+        return type(result)(_through_hook_node(call, "output", list(result))[0])
+    return result
