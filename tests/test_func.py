@@ -68,6 +68,11 @@ VALUES = [
     f"func.jacfwd(lambda x: (x.sin(), x.cos()), has_aux=True)({X})",
     f"func.jacfwd(lambda x: x.softmax(0).log().cumsum(0))({X})",
     f"func.jacfwd(func.jacrev(lambda x: (x ** 3).prod()))({X})",
+    f"func.linearize(lambda x: x.sin() * x, {X})[0]",
+    f"func.linearize(lambda x: x.sin() * x, {X})[1]({X})",
+    f"func.linearize(lambda x, y: (x[:2] @ y, y.exp()), {X}, {Y})[1]({X}, {Y})",
+    "func.stack_module_state([torch.nn.Linear(2, 3) for _ in range(4)])[0]['weight'].shape",
+    "func.stack_module_state([torch.nn.BatchNorm1d(2) for _ in range(3)])[1]['running_mean']",
     # nesting: the inner result keeps the outer graph exactly where it depends on it
     f"func.grad(lambda x: func.grad(lambda y: (x * y ** 2).sum())(x).sum())({X})",
     f"func.grad(lambda x: func.grad(lambda y: (y ** 3).sum())(x).sum())({X})",
@@ -247,6 +252,8 @@ def test_functional_call_restores_after_error_and_buffers():
 
 
 FC_ERRORS = [
+    "func.stack_module_state([])",
+    "func.stack_module_state([torch.nn.Linear(2, 3), torch.nn.ReLU()])",
     "func.functional_call(m, ({'weight': torch.ones(2, 2)}, {'weight': torch.ones(2, 2)}), x)",
     "func.functional_call(m, 3, x)",
     "func.functional_call(m, [{'weight': torch.ones(2, 2)}], x)",

@@ -340,3 +340,21 @@ def test_namespace_is_restored_and_a_later_patch_survives(monkeypatch):
     out = vmap(lambda r: lightgrad.sin(r))(x)    # dispatchers are rebuilt around the patch
     np.testing.assert_array_equal(out.numpy(), np.full(A.shape, 7.0))
     assert lightgrad.sin is patched              # and the patch is what is left afterwards
+
+
+def test_model_ensemble_with_stack_module_state():
+    """An ensemble of 4 models run as one: stacked parameters, vmap over functional_call."""
+    lightgrad.manual_seed(0)
+    models = [lightgrad.nn.Sequential(lightgrad.nn.Linear(3, 5), lightgrad.nn.Tanh(),
+                                      lightgrad.nn.Linear(5, 2)) for _ in range(4)]
+    params, buffers = lightgrad.func.stack_module_state(models)
+    x = lightgrad.tensor(RNG.standard_normal((6, 3)), dtype=lightgrad.float32)
+
+    def run(p, b, xb):
+        return lightgrad.func.functional_call(models[0], (p, b), (xb,))
+    out = vmap(run, in_dims=(0, 0, None))(params, buffers, x)
+    assert tuple(out.shape) == (4, 6, 2)
+    for i, m in enumerate(models):
+        np.testing.assert_allclose(out[i].detach().numpy(), m(x).detach().numpy(), rtol=1e-5)
+    out.sum().backward()                    # the stacked parameters are leaves with grads
+    assert tuple(params["0.weight"].grad.shape) == (4, 5, 3)

@@ -25,8 +25,8 @@ from .autograd.forward_ad import set_tangent, tangent_of
 from .autograd.functional import batched_jacobian
 from .autograd.graph import AccumulateGrad, _seq
 
-__all__ = ["grad", "grad_and_value", "hessian", "jacrev", "jacfwd", "jvp", "vjp",
-           "functional_call", "vmap"]
+__all__ = ["grad", "grad_and_value", "hessian", "jacrev", "jacfwd", "jvp", "linearize", "vjp",
+           "functional_call", "stack_module_state", "vmap"]
 
 
 # -- pytrees: tuples, lists, dicts and namedtuples of leaves ------------------------------
@@ -411,6 +411,22 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     return (values, tans, aux) if has_aux else (values, tans)
 
 
+def linearize(func, *primals):
+    """(func(*primals), jvp_fn): jvp_fn(*tangents) gives J @ tangents at primals, each call
+    one forward-mode pass.
+
+    >>> out, jvp_fn = linearize(torch.sin, torch.tensor([0., 1.]))
+    >>> jvp_fn(torch.ones(2))
+    tensor([1.0000, 0.5403])
+    """
+    leaves, spec = tree_flatten(func(*primals))
+
+    def jvp_fn(*tangents):
+        return jvp(func, primals, tangents)[1]
+    return tree_unflatten([o.detach() if isinstance(o, _lg.Tensor) else o for o in leaves],
+                          spec), jvp_fn
+
+
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     """The Jacobian of func with respect to args[argnums] by forward mode: one forward pass
     carrying a batch of basis tangents (one per input element). Same layout as jacrev:
@@ -604,6 +620,35 @@ def _swap(module, path, value):
     else:
         mod.__dict__[name] = value   # a plain attribute, as torch sets for unknown names
     return old
+
+
+def stack_module_state(models):
+    """(params, buffers): dicts of every model's parameters (and buffers) stacked along a
+    new first dim, for running an ensemble as one model with vmap and functional_call.
+    The stacked parameters are new leaves that require grad.
+
+    >>> params, buffers = stack_module_state([torch.nn.Linear(2, 3) for _ in range(4)])
+    >>> params["weight"].shape
+    lightgrad.Size([4, 3, 2])
+    """
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or not any(m.training for m in models)):
+        raise RuntimeError("stack_module_state: Expected all models to have the same "
+                           "training/eval mode.")
+    if any(type(m) is not type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def stacked(named, leaf):
+        names = [n for n, _ in named(models[0])]
+        out = {}
+        for name in names:
+            t = _lg.stack([dict(named(m))[name].detach() for m in models])
+            out[name] = t.requires_grad_() if leaf else t
+        return out
+    return (stacked(lambda m: m.named_parameters(), True),
+            stacked(lambda m: m.named_buffers(), False))
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
