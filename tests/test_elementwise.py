@@ -457,3 +457,14 @@ def test_float_of_tensor_requiring_grad_warns_once():
     msgs = [str(w.message) for w in rec]
     assert msgs == ["Converting a tensor with requires_grad=True to a scalar may lead to "
                     "unexpected behavior.\nConsider using tensor.detach() first."]
+
+
+def test_float_of_tensor_requiring_grad_is_quiet_under_no_grad():
+    from lightgrad import _tensor
+    _tensor._warned_float[0] = False
+    x = lightgrad.ones(1, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with lightgrad.no_grad():
+            assert float(x) == 1.0
+    assert _tensor._warned_float[0] is False     # the one warning is still to come

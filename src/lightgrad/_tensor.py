@@ -349,7 +349,8 @@ class Tensor:
         return self._data.item()
 
     def __float__(self):
-        if self._rg and not _warned_float[0]:
+        # (torch warns only with grad mode on: under no_grad the conversion is expected)
+        if self._rg is True and _grad_state.grad_enabled and not _warned_float[0]:
             _warned_float[0] = True     # torch warns once per process (C++ warn-once)
             warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
                           "unexpected behavior.\nConsider using tensor.detach() first.",
