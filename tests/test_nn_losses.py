@@ -37,6 +37,7 @@ def _compare(torch, make, inputs, grads=(0,), kwargs=None, rtol=1e-10, node=True
     (ly, lins), (ty, tins) = outs
     np.testing.assert_allclose(ly.detach().numpy(), ty.detach().numpy(), rtol=rtol, atol=1e-12)
     assert tuple(ly.shape) == tuple(ty.shape)
+    assert ly.dtype.name == str(ty.dtype).replace("torch.", "")
     if not grads:
         return
     if node:

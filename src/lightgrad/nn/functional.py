@@ -2,3 +2,4 @@
 from ._functional.basic import *  # noqa: F401,F403
 from ._functional.conv import *  # noqa: F401,F403
 from ._functional.attention import *  # noqa: F401,F403
+from ._functional.margin import *  # noqa: F401,F403

@@ -1,0 +1,232 @@
+"""Primitives behind nn.functional's prelu and the margin losses torch computes in one
+kernel: soft_margin_loss, multi_margin_loss and multilabel_margin_loss.
+
+Each is one NumPy computation plus one node with torch's name (PreluKernelBackward0,
+SoftMarginLossBackward0, ...) and a rule over the rule namespace (see ops/_core.py). The
+other margin losses are composites in nn/_functional/margin.py.
+"""
+import numpy as np
+
+from .._tensor import _make
+from ..autograd.grad_mode import state as _state
+from ._core import declare, node_class, ns_def, record
+from .inplace import _copy_shape_error
+from .nn_loss import _LEGACY, _float_data, _quiet, _reduce, _scale, reduction_enum
+
+__all__ = []
+
+
+def _legacy(dtype):
+    return _LEGACY.get(dtype.name, dtype.name)
+
+
+def _broadcast_shape(a, b):
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return None
+
+
+def _not_differentiable(fn, arg):
+    raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument "
+                       f"'{arg}'. This input cannot have requires_grad True.")
+
+
+# -- prelu -----------------------------------------------------------------------------------
+def _prelu_rule(ns, g, m, x, w):
+    pos = x > 0
+    return ns.where(pos, g, g * w), ns.where(pos, 0.0, g * x)
+
+
+PreluKernelBackward0 = node_class("PreluKernelBackward0", _prelu_rule, saved=("self", "weight"))
+
+
+def prelu(input, weight):
+    """max(0, x) + weight * min(0, x); `weight` already has a shape that broadcasts against
+    input (F.prelu reshapes it, as torch does before its kernel)."""
+    x = _float_data(input, "prelu_cpu")
+    w = weight._data
+    data = np.where(x > 0, x, x * w).astype(np.result_type(x, w), copy=False)
+    if _state.grad_enabled and (input._rg or weight._rg):
+        return record(data, PreluKernelBackward0, (input, weight), (input, weight), bcast=True)
+    return _make(data)
+
+
+# -- soft_margin_loss ------------------------------------------------------------------------
+def _soft_margin_rule(ns, g, m, x, t):
+    red, n = m
+    return -t * ns.sigmoid(-t * x) * (g * _scale(red, n)), None
+
+
+SoftMarginLossBackward0 = node_class("SoftMarginLossBackward0", _soft_margin_rule,
+                                     saved=("self", "target"), meta=("reduction", "numel"))
+
+
+def soft_margin_loss(input, target, reduction="mean"):
+    """log(1 + exp(-target * input)), reduced."""
+    red = reduction_enum(reduction)
+    x = _float_data(input, "soft_margin_loss")
+    y = target._data
+    if x.shape != y.shape and _broadcast_shape(x.shape, y.shape) != x.shape:
+        raise _copy_shape_error(x.shape, y.shape)   # torch writes into an input-shaped output
+    if _state.grad_enabled and target._rg:
+        _not_differentiable("soft_margin_loss", "target")
+    with _quiet():
+        elems = np.log1p(np.exp(-x * y)).astype(x.dtype, copy=False)
+    data = _reduce(elems, red)
+    if _state.grad_enabled and input._rg:
+        return record(data, SoftMarginLossBackward0, (input, target), (input, target),
+                      (red, x.size))
+    return _make(data)
+
+
+# -- multi_margin_loss, multilabel_margin_loss -------------------------------------------------
+def _check_matrix(x):
+    """(nframe, dim) of a (N, C), (C,) or 0-d input, as torch's margin kernels take it."""
+    nd = x.ndim
+    if not (nd == 2 and x.shape[1] != 0 or nd == 1 and x.shape[0] != 0 or nd == 0):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(x.shape)}")
+    if nd <= 1:
+        return 1, x.shape[0] if nd else 1
+    return x.shape
+
+
+def _check_long(t):
+    if t.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_legacy(t.dtype)}")
+
+
+def _np_margin_grad(g, m):
+    coef, gshape, in_shape = m[:3]
+    return np.reshape(np.reshape(g, gshape) * coef, in_shape)
+
+
+def _t_margin_grad(g, m):
+    coef, gshape, in_shape = m[:3]
+    return (g.reshape(gshape) * _make(coef)).reshape(in_shape)
+
+
+# the gradient of a loss that is piecewise linear in input: a constant matrix times g
+ns_def("margin_grad", _np_margin_grad, _t_margin_grad)
+
+
+def _multi_margin_rule(ns, g, m, x):
+    coef, gshape, in_shape, margin, onehot = m
+    if onehot is None:                  # p == 1: piecewise linear
+        return ns.margin_grad(g, m), None, None
+    xm = ns.reshape(x, coef.shape)
+    z = margin - ns.sum(xm * onehot, -1, True) + xm
+    d = ns.reshape(g, gshape) * coef * z * 2.0
+    return ns.reshape(d - ns.sum(d, -1, True) * onehot, in_shape), None, None
+
+
+MultiMarginLossBackward0 = node_class("MultiMarginLossBackward0", _multi_margin_rule,
+                                      saved=("self",),
+                                      meta=("coef", "grad_shape", "self_sym_sizes", "margin",
+                                            "onehot"))
+
+
+def _out(per, red, none_shape):
+    if red == 0:
+        return per.reshape(none_shape)
+    return _reduce(per, red)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """sum over i != y of w[y] * max(0, margin - x[y] + x[i]) ** p / C, per sample."""
+    red = reduction_enum(reduction)
+    x = _float_data(input, "multi_margin_loss_cpu_kernel")
+    nframe, dim = _check_matrix(x)
+    t = target._data
+    if t.ndim > 1 or t.size != nframe:
+        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to the "
+                           "number of input samples (batch size). Expected target size "
+                           f"[{nframe}], but got {list(t.shape)}. Input has shape "
+                           f"{list(x.shape)}.")
+    _check_long(t)
+    if weight is not None:
+        w = weight._data
+        if w.ndim > 1 or w.size != dim:
+            raise RuntimeError(f"inconsistent weight size, expected {dim} but got "
+                               f"{list(w.shape)}")
+        if w.dtype != x.dtype:
+            raise RuntimeError(f"expected scalar type {_legacy(x.dtype)} but found "
+                               f"{_legacy(w.dtype)}")
+        if _state.grad_enabled and weight._rg:
+            _not_differentiable("multi_margin_loss", "weight")
+    ts = t.reshape(nframe)
+    if ts.size and (ts.min() < 0 or ts.max() >= dim):
+        raise RuntimeError("target out of range")
+    xm = x.reshape(nframe, dim)
+    rows = np.arange(nframe)
+    onehot = np.zeros((nframe, dim), x.dtype)
+    onehot[rows, ts] = 1
+    z = margin - xm[rows, ts][:, None] + xm
+    act = (z > 0) & (onehot == 0)
+    coef = act.astype(x.dtype) / dim
+    if weight is not None:
+        coef = coef * w[ts][:, None]
+    per = (coef * (z if p == 1 else z * z)).sum(1)
+    data = _out(per, red, (nframe,) if x.ndim == 2 else t.shape).astype(x.dtype, copy=False)
+    if _state.grad_enabled and input._rg:
+        if red == 1:
+            coef = coef / nframe
+        gshape = (nframe, 1) if red == 0 else ()
+        if p == 1:      # the whole gradient per unit of g: +coef at i, -sum at the target
+            meta = (coef - coef.sum(1, keepdims=True) * onehot, gshape, x.shape, margin, None)
+        else:
+            meta = (coef, gshape, x.shape, margin, onehot)
+        return record(data, MultiMarginLossBackward0, (input, target, weight), (input,), meta)
+    return _make(data)
+
+
+MultilabelMarginLossBackward0 = node_class(
+    "MultilabelMarginLossBackward0", lambda ns, g, m: (ns.margin_grad(g, m), None),
+    meta=("coef", "grad_shape", "self_sym_sizes"))
+
+
+def multilabel_margin_loss(input, target, reduction="mean"):
+    """For each sample, sum over its target classes j (up to the first -1) and the classes i
+    that are no target of max(0, 1 - x[j] + x[i]), divided by C."""
+    red = reduction_enum(reduction)
+    x = _float_data(input, "multilabel_margin_loss_forward_out_frame")
+    nframe, dim = _check_matrix(x)
+    t = target._data
+    if x.ndim <= 1:
+        ok = t.ndim <= 1 and t.size == dim
+    else:
+        ok = t.ndim == 2 and t.shape == x.shape
+    if not ok:
+        raise RuntimeError(f"inconsistent target size: {list(t.shape)} for input of size: "
+                           f"{list(x.shape)}")
+    _check_long(t)
+    if t.size and (t.min() < -1 or t.max() >= dim):
+        raise RuntimeError("argument #2 'target' is out of range")
+    xm = x.reshape(nframe, dim)
+    tm = t.reshape(nframe, dim)
+    valid = np.cumsum(tm < 0, axis=1) == 0      # the targets before the first -1
+    tsafe = np.where(valid, tm, 0)
+    is_target = np.zeros((nframe, dim), bool)
+    is_target[np.nonzero(valid)[0], tm[valid]] = True
+    xt = np.take_along_axis(xm, tsafe, 1)
+    z = 1 - xt[:, :, None] + xm[:, None, :]    # (sample, target slot, class)
+    act = (z > 0) & valid[:, :, None] & ~is_target[:, None, :]
+    per = np.where(act, z, 0).sum((1, 2)) / dim
+    data = _out(per, red, (nframe,) if x.ndim == 2 else ()).astype(x.dtype, copy=False)
+    if _state.grad_enabled and input._rg:
+        # d loss / d x[i] = #active pairs with class i, minus #active pairs with target x[i]
+        pairs = act.sum(2).astype(x.dtype)
+        coef = act.sum(1).astype(x.dtype)
+        np.add.at(coef, (np.nonzero(valid)[0], tm[valid]), -pairs[valid])
+        coef = coef / (dim * (nframe if red == 1 else 1))
+        gshape = (nframe, 1) if red == 0 else ()
+        return record(data, MultilabelMarginLossBackward0, (input, target), (),
+                      (coef, gshape, x.shape))
+    return _make(data)
+
+
+declare("prelu", "PreluKernelBackward0")
+declare("soft_margin_loss", "SoftMarginLossBackward0")
+declare("multi_margin_loss", "MultiMarginLossBackward0")
+declare("multilabel_margin_loss", "MultilabelMarginLossBackward0")
