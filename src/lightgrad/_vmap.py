@@ -549,20 +549,22 @@ def _loss(c, args, kwargs):
              if k != "reduction" and isinstance(v, (int, float)) and not isinstance(v, bool)}
     other = {k: v for k, v in kwargs.items() if k != "reduction" and k not in extra}
     if len(args) > 2 or any(v is not None for v in other.values()) or \
-            c.name in ("F.cross_entropy", "F.nll_loss") and extra.get("ignore_index", -100) \
-            != -100:
+            c.name in _PER_SAMPLE_LOSSES and extra.get("ignore_index", -100) != -100:
         raise _error(f"{c.name} inside vmap supports only (input, target, reduction=...)")
     extra.pop("ignore_index", None)
-    if c.name in ("F.cross_entropy", "F.nll_loss"):
+    if c.name in _PER_SAMPLE_LOSSES:
+        # losses over (C,) or (N, C) inputs that give one value per sample: fold the batch
+        # into N; the target is a class index per sample, or (multilabel) a row per sample
         if x.dim() > 2:
             raise _error(f"{c.name} with extra (spatial) dims has no batching rule yet")
         n = c.size(x, target)
         xp, tp = _expand_to(c, x, n), _expand_to(c, target, n)
-        if x.dim() == 1:                    # one example of C classes
+        if x.dim() == 1:                    # one sample of C classes
             per = c(xp, tp, reduction="none", **extra)
         else:
-            per = c(xp.reshape((-1,) + tuple(xp.shape[2:])), tp.reshape(-1),
-                    reduction="none", **extra).reshape(tuple(tp.shape))
+            rows = tp.reshape((-1,) + tuple(tp.shape[2:]))
+            per = c(xp.reshape((-1,) + tuple(xp.shape[2:])), rows,
+                    reduction="none", **extra).reshape(tuple(xp.shape[:2]))
     else:
         nd = max(x.dim(), target.dim())
         per = c(_phys(c, x, nd), _phys(c, target, nd), reduction="none", **extra)
@@ -577,7 +579,9 @@ def _loss(c, args, kwargs):
 _LOSSES = {"F.mse_loss": 4, "F.l1_loss": 4, "F.cross_entropy": 6, "F.nll_loss": 6,
            "F.smooth_l1_loss": 4, "F.huber_loss": 2, "F.binary_cross_entropy": 5,
            "F.binary_cross_entropy_with_logits": 5, "F.soft_margin_loss": 4,
-           "F.kl_div": 4}
+           "F.kl_div": 4, "F.multi_margin_loss": 7, "F.multilabel_margin_loss": 4}
+_PER_SAMPLE_LOSSES = ("F.cross_entropy", "F.nll_loss", "F.multi_margin_loss",
+                      "F.multilabel_margin_loss")
 
 
 def _softmax_like(c, args, kwargs):
@@ -635,6 +639,16 @@ def _pad_mode(c, args, kwargs):
         raise _error(f"F.pad: an example of {x.dim()} dims does not fit {spatial} padded "
                      "dims")
     return _spatial(spatial + 1)(c, args, kwargs)
+
+
+def _prelu(c, args, kwargs):
+    """prelu's weight runs along dim 1 of an (N, C, ...) example: fold the batch into N;
+    a 0-d or 1-d example keeps its own dims behind the batch dim."""
+    if args[0].dim() >= 2:
+        return _fold_into_batch(2)(c, args, kwargs)
+    if any(c.batched(a) for a in args[1:]) or not c.batched(args[0]):
+        raise _error("F.prelu has a batching rule for a batched input only")
+    return c.wrap(c(args[0]._p, *args[1:], **kwargs))
 
 
 def _batch_norm(c, args, kwargs):
@@ -972,6 +986,7 @@ def _register():
     for n in ("F.pixel_shuffle", "F.pixel_unshuffle"):
         RULES[n] = _leading_batch
     RULES["F.batch_norm"] = _batch_norm
+    RULES["F.prelu"] = _prelu
     RULES["linalg.solve"] = _solve
     RULES["F.adaptive_avg_pool1d"] = _spatial(2)
     RULES["F.adaptive_max_pool1d"] = _spatial(2)
