@@ -1,0 +1,845 @@
+"""vmap's batching rules: how each op runs on BatchedTensors (see _vmap.py).
+
+A rule is `rule(c, args, kwargs)`: `c` (a _vmap._Call) knows the op's name and the vmap
+level, calls the op on physical tensors (`c(...)`), tells which arguments are batched at
+this level (`c.batched(x)`) and wraps results back (`c.wrap(out)`). A rule rewrites the
+call so that it is right for every example at once: dims move one to the right past the
+batch dim, operands are lined up on the same logical dims, whole-example reductions flatten
+the example first, ops whose examples would mix are refused. RULES maps each op name
+(methods bare, "F.x" for nn.functional, "linalg.x") to its rule.
+"""
+import functools
+
+import numpy as np
+
+from ._tensor import Tensor
+from ._vmap import RULES, BatchedTensor, _error, _state
+
+# -- helpers for rules -----------------------------------------------------------------------
+def _ndim(x):
+    if type(x) is BatchedTensor or isinstance(x, Tensor):
+        return x.dim()
+    return np.ndim(x) if isinstance(x, (np.ndarray, np.generic)) else 0
+
+
+def _phys(c, x, nd=None):
+    """x's physical tensor with dims of size 1 inserted after the batch dim so that it has
+    `nd` logical dims (not batched at this level: x itself)."""
+    if not c.batched(x):
+        return x
+    p = x._p
+    have = len(p.shape) - 1
+    if nd is None or nd <= have:
+        return p
+    shape = tuple(p.shape)
+    return p.reshape(shape[:1] + (1,) * (nd - have) + shape[1:])
+
+
+def _norm_dim(d, nd):
+    n = max(nd, 1)
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
+                         f" but got {d})")
+    return d % n
+
+
+def _shift(d, nd):
+    """A logical dim (int or sequence of ints) as the physical one."""
+    if isinstance(d, (list, tuple)):
+        return type(d)(_norm_dim(x, nd) + 1 for x in d)
+    return _norm_dim(d, nd) + 1
+
+
+def _expand_to(c, x, n):
+    """x as a physical batch: batched x as it is, others repeated n times (a view)."""
+    if c.batched(x):
+        return x._p
+    x = x if isinstance(x, Tensor) else _lg().tensor(x)
+    return x.unsqueeze(0).expand((n,) + tuple(x.shape))
+
+
+def _lg():
+    import lightgrad
+    return lightgrad
+
+
+def _arg(args, kwargs, pos, name, default=None):
+    if name in kwargs:
+        return kwargs[name]
+    return args[pos] if len(args) > pos else default
+
+
+def _set(args, kwargs, pos, name, value):
+    """args, kwargs with argument (pos, name) set to value."""
+    if name in kwargs or len(args) <= pos:
+        return args, dict(kwargs, **{name: value})
+    args = list(args)
+    args[pos] = value
+    return tuple(args), kwargs
+
+
+# -- rules ---------------------------------------------------------------------------------
+def elementwise(c, args, kwargs):
+    """Ops that broadcast elementwise: line every operand up on the same logical dims."""
+    if c.name == "where" and len(args) + len(kwargs) == 1:
+        raise _error("We do not support batching operators that can output dynamic shape. "
+                     "Attempted to vmap over where(condition) (nonzero).")
+    values = list(args) + list(kwargs.values())
+    nd = max((_ndim(v) for v in values), default=0)
+    args = tuple(_phys(c, a, nd) for a in args)
+    kwargs = {k: _phys(c, v, nd) for k, v in kwargs.items()}
+    return c.wrap(c(*args, **kwargs))
+
+
+def _dim_rule(pos, name="dim", full=None, default=None):
+    """Ops along `dim` (argument `pos`/`name`, `default` when not given): the dim moves one
+    to the right. With full="flatten", dim=None (the whole tensor) flattens the example
+    dims first."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        if c.name in ("max", "min") and len(args) > 1 and isinstance(args[1], Tensor):
+            return elementwise(c, args, kwargs)         # max(a, b): elementwise
+        if not c.batched(x):      # a batched tensor in another argument (index, ...)
+            raise _error(f"the batching rule for {c.name} needs the batched tensor as its "
+                         "first argument")
+        nd = x.dim()
+        p = x._p
+        d = _arg(args, kwargs, pos, name)
+        if isinstance(d, bool):             # std(x, False): the unbiased flag, not a dim
+            raise _error(f"{c.name} with a positional unbiased flag has no batching rule; "
+                         "pass dim= and correction= instead")
+        if isinstance(d, (list, tuple)) and not d and full == "flatten":
+            d = None                            # dim=() reduces everything, as torch does
+            args, kwargs = _set(args, kwargs, pos, name, None)
+        if d is None and full == "flatten":
+            keep = kwargs.get("keepdim", len(args) > pos + 1 and args[pos + 1])
+            flat = p.reshape(p.shape[0], -1) if nd else p.reshape(p.shape[0], 1)
+            args, kwargs = _set(args, kwargs, pos, name, 1)
+            out = c(flat, *args[1:], **kwargs)
+            if isinstance(out, tuple) and c.name in ("max", "min", "median", "nanmedian"):
+                out = out[0]                # the whole-tensor form returns values only
+            if keep:
+                out = out.reshape((p.shape[0],) + (1,) * nd)
+            return c.wrap(out)
+        if d is None:
+            if default is None:
+                return c.wrap(c(p, *args[1:], **kwargs))
+            d = default
+            args, kwargs = _set(args, kwargs, pos, name, d)
+        if nd == 0 and c.name not in _NEW_DIM:
+            # dim 0 / -1 of a 0-d example: work on a (batch, 1) tensor
+            p = p.reshape(p.shape[0], 1)
+            d2 = 1 if not isinstance(d, (list, tuple)) else (1,)
+            args, kwargs = _set(args, kwargs, pos, name, d2)
+            out = c(p, *args[1:], **kwargs)
+            keep = kwargs.get("keepdim", False)
+            return c.wrap(_squeeze_one(out) if not keep else out.reshape(-1))
+        args, kwargs = _set(args, kwargs, pos, name, _shift(d, nd + (1 if c.name in _NEW_DIM
+                                                                       else 0)))
+        return c.wrap(c(p, *args[1:], **kwargs))
+    return rule
+
+
+_NEW_DIM = {"unsqueeze"}
+
+
+def _squeeze_one(out):
+    if isinstance(out, tuple):
+        return type(out)([o.reshape(-1) for o in out]) if type(out) is not tuple else \
+            tuple(o.reshape(-1) for o in out)
+    return out.reshape(-1)
+
+
+def _sizes(args, kwargs, name):
+    """The sizes of view(2, 3), view((2, 3)) or view(shape=(2, 3)) (also permute, expand)."""
+    if len(args) > 2 or len(args) == 2 and isinstance(args[1], (int, np.integer)):
+        return tuple(args[1:])
+    return tuple(args[1] if len(args) > 1 else kwargs[name])
+
+
+def _reshape(c, args, kwargs):
+    x = args[0]
+    shape = _sizes(args, kwargs, "shape")
+    n = x._p.shape[0]
+    return c.wrap(c(x._p, (n,) + shape))
+
+
+def _like_shape(c, args, kwargs):            # view_as, reshape_as, expand_as
+    x, other = args[0], args[1]
+    shape = tuple(other.shape)
+    if c.name == "expand_as":
+        return x.expand(*shape)
+    return x.reshape(shape)
+
+
+def _flatten(c, args, kwargs):
+    x = args[0]
+    nd = x.dim()
+    start = _arg(args, kwargs, 1, "start_dim", 0)
+    end = _arg(args, kwargs, 2, "end_dim", -1)
+    if nd == 0:
+        return c.wrap(x._p.reshape(x._p.shape[0], 1))
+    return c.wrap(c(x._p, _shift(start, nd), _shift(end, nd)))
+
+
+def _squeeze(c, args, kwargs):
+    x = args[0]
+    d = _arg(args, kwargs, 1, "dim")
+    if d is None:
+        dims = tuple(i + 1 for i, s in enumerate(x.shape) if s == 1)
+        return c.wrap(c(x._p, dims) if dims else x._p)
+    return c.wrap(c(x._p, _shift(d, x.dim())))
+
+
+def _two_dims(first, second):
+    """Ops taking two dims after the tensor (transpose, movedim): both move one right."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        nd = x.dim()
+        d0, d1 = _arg(args, kwargs, 1, first), _arg(args, kwargs, 2, second)
+        return c.wrap(c(x._p, _shift(d0, nd), _shift(d1, nd)))
+    return rule
+
+
+_transpose = _two_dims("dim0", "dim1")
+_movedim = _two_dims("source", "destination")
+
+
+def _t(c, args, kwargs):
+    x = args[0]
+    if x.dim() > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{x.dim()}D")
+    return x if x.dim() < 2 else c.wrap(x._p.transpose(1, 2))
+
+
+def _permute(c, args, kwargs):
+    x = args[0]
+    return c.wrap(c(x._p, (0,) + _shift(_sizes(args, kwargs, "dims"), x.dim())))
+
+
+def _expand(c, args, kwargs):
+    x = args[0]
+    sizes = _sizes(args, kwargs, "size")
+    p = _phys(c, x, len(sizes))
+    return c.wrap(c(p, (p.shape[0],) + sizes))
+
+
+def _repeat(c, args, kwargs):
+    x = args[0]
+    sizes = _sizes(args, kwargs, "repeats")
+    return c.wrap(c(_phys(c, x, len(sizes)), (1,) + sizes))
+
+
+def _cat(c, args, kwargs):
+    # torch.cat skips legacy empty 1-d tensors
+    tensors = [t for t in _arg(args, kwargs, 0, "tensors")
+               if not (t.dim() == 1 and t.shape[0] == 0)]
+    d = _arg(args, kwargs, 1, "dim", 0)
+    n = c.size(tensors)
+    nd = next(t.dim() for t in tensors if c.batched(t))
+    phys = [_expand_to(c, t, n) for t in tensors]
+    d = _shift(d, nd + (1 if c.name == "stack" else 0))
+    return c.wrap(c(phys, d))
+
+
+def _getitem(c, args, kwargs):
+    x, key = args[0], args[1]
+    if not c.batched(x):
+        raise _error("indexing with a batched tensor as the index has no batching rule yet")
+    key = key if isinstance(key, tuple) else (key,)
+    advanced = [i for i, k in enumerate(key) if not (
+        k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)))]
+    for i in advanced:
+        k = key[i]
+        if type(k) is BatchedTensor:
+            raise _error("indexing with a batched tensor as the index has no batching rule "
+                         "yet")
+        if getattr(k, "dtype", None) is not None and str(k.dtype).endswith("bool") or \
+                isinstance(k, bool):
+            raise _error("We do not support batching operators that can output dynamic "
+                         "shape. Attempted to vmap over boolean-mask indexing.")
+    if advanced and advanced[-1] - advanced[0] + 1 != len(advanced):
+        raise _error("indexing with advanced indices that are not next to each other has "
+                     "no batching rule yet")
+    return c.wrap(x._p[(slice(None),) + key])
+
+
+def _setitem(c, args, kwargs):
+    x, key, value = args
+    if not c.batched(x):
+        raise _error("vmap: inplace arithmetic(self, *extra_args) is not possible because "
+                     "there exists a Tensor `other` in extra_args that has more elements "
+                     "than `self`.")
+    key = key if isinstance(key, tuple) else (key,)
+    if c.batched(value):
+        target = x._p[(slice(None),) + key]
+        value = _phys(c, value, target.dim() - 1)
+    x._p[(slice(None),) + key] = value
+    return None
+
+
+def _matmul(c, args, kwargs):
+    """matmul's rules for 1-D operands, on logical shapes (also mm, mv, bmm, dot)."""
+    a, b = args[0], args[1]
+    name = c.name
+    if name in ("mm", "bmm") or name == "mv":
+        want = {"mm": (2, 2), "bmm": (3, 3), "mv": (2, 1)}[name]
+        if (a.dim(), b.dim()) != want:
+            raise RuntimeError(f"{name}: expected {want[0]}-D and {want[1]}-D tensors, got "
+                               f"{a.dim()}-D and {b.dim()}-D")
+    if name == "dot":
+        if a.dim() != 1 or b.dim() != 1:
+            raise RuntimeError(f"1D tensors expected, but got {a.dim()}D and {b.dim()}D "
+                               "tensors")
+        return (a * b).sum(-1)
+    av, bv = a.dim() == 1, b.dim() == 1
+    a2 = a.unsqueeze(0) if av else a          # these go through the batching rules
+    b2 = b.unsqueeze(-1) if bv else b
+    nd = max(a2.dim(), b2.dim())
+    mm = _lg().matmul
+    r = c.wrap(mm(_phys(c, a2, nd), _phys(c, b2, nd)))
+    if bv:
+        r = r.squeeze(-1)
+    if av:
+        r = r.squeeze(-2 if not bv else -1)
+    return r
+
+
+def _outer(c, args, kwargs):
+    a, b = args[0], args[1]
+    return a.unsqueeze(-1) * b.unsqueeze(0)
+
+
+def _linear(c, args, kwargs):
+    x, w = args[0], args[1]
+    b = _arg(args, kwargs, 2, "bias")
+    if c.batched(w) or c.batched(b):       # a weight per example: as matmul
+        y = _lg().matmul(x, w.mT)
+        return y if b is None else y + b
+    if x.dim() == 0:
+        raise RuntimeError("linear: the input must have at least one dimension")
+    return c.wrap(c(x._p, w, b))
+
+
+def _einsum(c, args, kwargs):
+    eq = args[0]
+    ops = list(args[1] if len(args) == 2 and isinstance(args[1], (list, tuple)) else args[1:])
+    lhs, arrow, rhs = eq.replace(" ", "").partition("->")
+    terms = lhs.split(",")
+    if not arrow:
+        letters = sorted(ch for ch in set(lhs.replace(",", "")) if lhs.count(ch) == 1
+                         and ch.isalpha())
+        rhs = "".join(letters)
+    if "." in lhs:
+        raise _error("einsum with '...' has no batching rule yet")
+    free = next(ch for ch in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba"
+                if ch not in eq)
+    new_terms = [free + t if c.batched(o) else t for t, o in zip(terms, ops)]
+    phys = [o._p if c.batched(o) else o for o in ops]
+    return c.wrap(c(f"{','.join(new_terms)}->{free}{rhs}", *phys))
+
+
+def _random(c, args, kwargs):
+    mode = _state["randomness"][-1] if _state["randomness"] else "error"
+    if mode == "error":
+        raise _error("called random operation while in randomness error mode. Please either "
+                     "use the 'same' or 'different' randomness flags on vmap or perform the "
+                     "randomness operation out of vmap")
+    x = args[0]
+    if mode == "same":                     # one draw for the whole batch
+        one = x._p[0] if c.batched(x) else x
+        r = c(one, *args[1:], **kwargs)
+        return c.wrap(r.unsqueeze(0).expand((x._p.shape[0],) + tuple(r.shape)))
+    return elementwise(c, args, kwargs)
+
+
+def _loss(c, args, kwargs):
+    """Losses over one example: compute per element (reduction='none'), then reduce each
+    example's own elements."""
+    reduction = _arg(args, kwargs, _LOSSES[c.name], "reduction", "mean")
+    x, target = args[0], args[1]
+    # keyword options that are numbers (beta, delta, label smoothing) pass through
+    extra = {k: v for k, v in kwargs.items()
+             if k != "reduction" and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    other = {k: v for k, v in kwargs.items() if k != "reduction" and k not in extra}
+    if len(args) > 2 or any(v is not None for v in other.values()) or \
+            c.name in _PER_SAMPLE_LOSSES and extra.get("ignore_index", -100) != -100:
+        raise _error(f"{c.name} inside vmap supports only (input, target, reduction=...)")
+    extra.pop("ignore_index", None)
+    if c.name in _PER_SAMPLE_LOSSES:
+        # losses over (C,) or (N, C) inputs that give one value per sample: fold the batch
+        # into N; the target is a class index per sample, or (multilabel) a row per sample
+        if x.dim() > 2:
+            raise _error(f"{c.name} with extra (spatial) dims has no batching rule yet")
+        n = c.size(x, target)
+        xp, tp = _expand_to(c, x, n), _expand_to(c, target, n)
+        if x.dim() == 1:                    # one sample of C classes
+            per = c(xp, tp, reduction="none", **extra)
+        else:
+            rows = tp.reshape((-1,) + tuple(tp.shape[2:]))
+            per = c(xp.reshape((-1,) + tuple(xp.shape[2:])), rows,
+                    reduction="none", **extra).reshape(tuple(xp.shape[:2]))
+    else:
+        nd = max(x.dim(), target.dim())
+        per = c(_phys(c, x, nd), _phys(c, target, nd), reduction="none", **extra)
+    dims = tuple(range(1, len(per.shape)))
+    if reduction == "none":
+        return c.wrap(per)
+    if not dims:
+        return c.wrap(per)
+    return c.wrap(per.sum(dims) if reduction == "sum" else per.mean(dims))
+
+
+_LOSSES = {"F.mse_loss": 4, "F.l1_loss": 4, "F.cross_entropy": 6, "F.nll_loss": 6,
+           "F.smooth_l1_loss": 4, "F.huber_loss": 2, "F.binary_cross_entropy": 5,
+           "F.binary_cross_entropy_with_logits": 5, "F.soft_margin_loss": 4,
+           "F.kl_div": 4, "F.multi_margin_loss": 7, "F.multilabel_margin_loss": 4}
+_PER_SAMPLE_LOSSES = ("F.cross_entropy", "F.nll_loss", "F.multi_margin_loss",
+                      "F.multilabel_margin_loss")
+
+
+def _softmax_like(c, args, kwargs):
+    if _arg(args, kwargs, 1, "dim") is None:
+        raise _error(f"{c.name} inside vmap needs an explicit dim")
+    return _dim_rule(1)(c, args, kwargs)
+
+
+def _masked_fill(c, args, kwargs):
+    x, mask, value = args[0], args[1], _arg(args, kwargs, 2, "value")
+    if not c.batched(value):
+        return elementwise(c, args, kwargs)
+    return _lg().where(mask, value, x).to(x.dtype)       # a value per example
+
+
+def _fill_(c, args, kwargs):
+    x, value = args[0], _arg(args, kwargs, 1, "value")
+    if not c.batched(x):
+        return _inplace(c, args, kwargs)        # raises: an unbatched tensor written per example
+    x._p.copy_(_phys(c, value, x.dim()) if c.batched(value) else
+               _lg().as_tensor(value, dtype=x.dtype).expand(tuple(x._p.shape)))
+    return x
+
+
+def _leading_batch(c, args, kwargs):
+    """Ops that already treat leading dims as a batch (linalg on the last two dims, tril,
+    layer_norm, constant pad, ...): the physical tensor goes in as it is. Only the first
+    argument may be batched."""
+    x = args[0]
+    if any(c.batched(a) for a in list(args[1:]) + list(kwargs.values())):
+        raise _error(f"{c.name} with a batched argument other than the first has no "
+                     "batching rule yet")
+    # each example must have the dims the op works on, or the batch dim would join them
+    if c.name == "F.pad":
+        if _arg(args, kwargs, 2, "mode", "constant") != "constant":
+            return _pad_mode(c, args, kwargs)
+        if len(_arg(args, kwargs, 1, "pad")) // 2 > x.dim():
+            raise RuntimeError("Padding length should be less than or equal to two times the "
+                               "input dimension")
+    elif c.name == "F.layer_norm":
+        if len(tuple(_arg(args, kwargs, 1, "normalized_shape"))) > x.dim():
+            raise RuntimeError("layer_norm: normalized_shape has more dims than the input")
+    elif x.dim() < 2:
+        raise RuntimeError(f"{c.name}: expected a tensor with 2 or more dimensions, got "
+                           f"{x.dim()}")
+    return c.wrap(c(x._p, *args[1:], **kwargs))
+
+
+def _pad_mode(c, args, kwargs):
+    """reflect/replicate/circular padding: an example is (C, *spatial) or (N, C, *spatial)
+    with one spatial dim per pair in `pad`."""
+    x = args[0]
+    spatial = len(_arg(args, kwargs, 1, "pad")) // 2
+    if x.dim() not in (spatial + 1, spatial + 2):
+        raise _error(f"F.pad: an example of {x.dim()} dims does not fit {spatial} padded "
+                     "dims")
+    return _spatial(spatial + 1)(c, args, kwargs)
+
+
+def _prelu(c, args, kwargs):
+    """prelu's weight runs along dim 1 of an (N, C, ...) example: fold the batch into N;
+    a 0-d or 1-d example keeps its own dims behind the batch dim."""
+    if args[0].dim() >= 2:
+        return _fold_into_batch(2)(c, args, kwargs)
+    if any(c.batched(a) for a in args[1:]) or not c.batched(args[0]):
+        raise _error("F.prelu has a batching rule for a batched input only")
+    return c.wrap(c(args[0]._p, *args[1:], **kwargs))
+
+
+def _batch_norm(c, args, kwargs):
+    """batch_norm with running statistics (training=False) normalizes each element alone;
+    in training mode its statistics would mix the examples, so it is refused."""
+    if _arg(args, kwargs, 5, "training", False):
+        raise _error("F.batch_norm in training mode has no batching rule: its batch "
+                     "statistics would mix the examples; use the running statistics "
+                     "(training=False) or a norm without batch statistics")
+    return _fold_into_batch(2)(c, args, kwargs)
+
+
+def _spatial(unbatched_ndim):
+    """conv/pool/interpolate: an example is (C, *spatial) or (N, C, *spatial) (always the
+    latter when unbatched_ndim is None); fold the vmap batch into N. Weights must not be
+    batched."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        if c.name in ("F.conv1d", "F.conv2d") and any(
+                c.batched(a) for a in list(args[1:3]) + [kwargs.get("weight"),
+                                                         kwargs.get("bias")]):
+            return _conv_per_example_weights(c, args, kwargs)
+        if not c.batched(x) or any(c.batched(a) for a in list(args[1:]) +
+                                   list(kwargs.values())):
+            raise _error(f"{c.name} has a batching rule for a batched input only")
+        p = x._p
+        if unbatched_ndim is not None and x.dim() == unbatched_ndim:
+            return c.wrap(c(p, *args[1:], **kwargs))
+        if x.dim() != (unbatched_ndim or x.dim() - 1) + 1 or x.dim() < 3:
+            raise RuntimeError(f"{c.name}: expected an input of {unbatched_ndim} or "
+                               f"{(unbatched_ndim or 2) + 1} dims, got {x.dim()}")
+        n = p.shape[0]
+        out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
+        if isinstance(out, tuple):
+            return c.wrap(type(out)(o.reshape((n, -1) + tuple(o.shape[1:])) for o in out))
+        return c.wrap(out.reshape((n, -1) + tuple(out.shape[1:])))
+    return rule
+
+
+def _conv_per_example_weights(c, args, kwargs):
+    """conv1d/conv2d with a weight per example (model ensembles): one grouped convolution
+    over all examples, example b's channels forming groups of their own."""
+    x, w = args[0], _arg(args, kwargs, 1, "weight")
+    bias = _arg(args, kwargs, 2, "bias")
+    stride, padding = _arg(args, kwargs, 3, "stride", 1), _arg(args, kwargs, 4, "padding", 0)
+    dilation, groups = _arg(args, kwargs, 5, "dilation", 1), _arg(args, kwargs, 6, "groups", 1)
+    n = c.size(x, w, bias)
+    spatial = w.dim() - 2
+    single = x.dim() == spatial + 1               # an example is (C, *spatial)
+    xp = _expand_to(c, x, n)
+    if single:
+        xp = xp.unsqueeze(1)
+    xp = xp.transpose(0, 1)                       # (N, batch, C, *spatial)
+    shape = tuple(xp.shape)
+    xp = xp.reshape((shape[0], shape[1] * shape[2]) + shape[3:])
+    wp = _expand_to(c, w, n)
+    wp = wp.reshape((-1,) + tuple(wp.shape[2:]))  # (batch * O, C / groups, *k)
+    bp = None if bias is None else _expand_to(c, bias, n).reshape(-1)
+    out = c(xp, wp, bp, stride, padding, dilation, groups * n)
+    o = tuple(out.shape)
+    out = out.reshape((o[0], n, o[1] // n) + o[2:]).transpose(0, 1)
+    return c.wrap(out[:, 0] if single else out)
+
+
+def _linalg_norm(c, args, kwargs):
+    x, ord_, d = args[0], _arg(args, kwargs, 1, "ord"), _arg(args, kwargs, 2, "dim")
+    if d is None and ord_ is not None:
+        args, kwargs = _set(args, kwargs, 2, "dim", (-2, -1) if x.dim() == 2 else -1)
+    return _dim_rule(2, full="flatten")(c, args, kwargs)
+
+
+def _diagonal(c, args, kwargs):
+    x = args[0]
+    nd = x.dim()
+    off = _arg(args, kwargs, 1, "offset", 0)
+    d1, d2 = _arg(args, kwargs, 2, "dim1", 0), _arg(args, kwargs, 3, "dim2", 1)
+    return c.wrap(c(x._p, off, _shift(d1, nd), _shift(d2, nd)))
+
+
+def _diag_embed(c, args, kwargs):
+    x = args[0]
+    nd = x.dim() + 1
+    off = _arg(args, kwargs, 1, "offset", 0)
+    d1, d2 = _arg(args, kwargs, 2, "dim1", -2), _arg(args, kwargs, 3, "dim2", -1)
+    return c.wrap(c(x._p, off, _shift(d1, nd), _shift(d2, nd)))
+
+
+def _diag(c, args, kwargs):
+    x, off = args[0], _arg(args, kwargs, 1, "diagonal", 0)
+    lg = _lg()
+    return lg.diag_embed(x, off) if x.dim() == 1 else lg.diagonal(x, off)
+
+
+def _trace(c, args, kwargs):
+    return _lg().diagonal(args[0]).sum(-1)
+
+
+def _roll(c, args, kwargs):
+    x, shifts, dims = args[0], _arg(args, kwargs, 1, "shifts"), _arg(args, kwargs, 2, "dims")
+    p = x._p
+    if dims is None:                      # roll the flattened example
+        flat = c(p.reshape(p.shape[0], -1), shifts, 1)
+        return c.wrap(flat.reshape(tuple(p.shape)))
+    return c.wrap(c(p, shifts, _shift(dims, x.dim())))
+
+
+def _with_index(dim_pos, tensor_pos):
+    """gather/scatter-like ops: dim shifts, and the index and source tensors (positions
+    `tensor_pos`) become batches too when they are shared by all examples."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        n = c.size(list(args) + list(kwargs.values()))
+        nd = x.dim()
+        args = list(args)
+        args[0] = _expand_to(c, x, n)
+        args[dim_pos] = _shift(args[dim_pos], nd)
+        for i in tensor_pos:
+            if i < len(args) and isinstance(args[i], Tensor):
+                args[i] = _expand_to(c, args[i], n)
+        kwargs = {k: _expand_to(c, v, n) if isinstance(v, Tensor) else v
+                  for k, v in kwargs.items()}
+        return c.wrap(c(*args, **kwargs))
+    return rule
+
+
+def _index_along(c, args, kwargs):
+    """index_add/index_copy/index_fill: a 1-d index along dim; self and source batched."""
+    x = args[0]
+    n = c.size(list(args) + list(kwargs.values()))
+    args = list(args)
+    args[0] = _expand_to(c, x, n)
+    args[1] = _shift(args[1], x.dim())
+    if c.batched(args[2]) or c.name == "index_fill" and c.batched(args[3]):
+        raise _error(f"{c.name} with a batched index or fill value has no batching rule yet")
+    if len(args) > 3 and isinstance(args[3], Tensor):
+        args[3] = _phys(c, args[3], x.dim()) if c.batched(args[3]) else args[3]
+    return c.wrap(c(*args, **kwargs))
+
+
+def _take_along_dim(c, args, kwargs):
+    x, idx, d = args[0], args[1], _arg(args, kwargs, 2, "dim")
+    if d is None:
+        return _lg().take_along_dim(x.reshape(-1), idx.reshape(-1), 0)
+    n = c.size(x, idx)
+    return c.wrap(c(_expand_to(c, x, n), _expand_to(c, idx, n), _shift(d, x.dim())))
+
+
+def _embedding(c, args, kwargs):
+    idx, w = args[0], args[1]
+    if c.batched(w):
+        if len(args) > 2 or any(v is not None for v in kwargs.values()):
+            raise _error("F.embedding with batched weights supports (input, weight) only")
+        return w[idx]
+    return c.wrap(c(idx._p, *args[1:], **kwargs))
+
+
+def _fold_into_batch(min_ndim):
+    """group_norm, instance_norm, unfold, fold: ops over (N, C, ...) inputs whose examples
+    are independent along N: the vmap batch joins N. Other arguments must not be batched."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        if not c.batched(x) or any(c.batched(a) for a in list(args[1:]) +
+                                   list(kwargs.values())):
+            raise _error(f"{c.name} has a batching rule for a batched input only")
+        if x.dim() < min_ndim:
+            raise RuntimeError(f"{c.name}: expected an input with at least {min_ndim} dims, "
+                               f"got {x.dim()}")
+        p = x._p
+        out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
+        return c.wrap(out.reshape((p.shape[0], -1) + tuple(out.shape[1:])))
+    return rule
+
+
+def _elementwise_dim(pos, name="dim"):
+    """Ops of several same-shaped tensors along a dim (cross): line up, then shift dim."""
+    def rule(c, args, kwargs):
+        d = _arg(args, kwargs, pos, name)
+        if d is None:
+            raise _error(f"{c.name} inside vmap needs an explicit dim")
+        nd = max(_ndim(a) for a in list(args) + list(kwargs.values()))
+        args, kwargs = _set(args, kwargs, pos, name, _norm_dim(d, nd) - nd)   # negative
+        return elementwise(c, args, kwargs)
+    return rule
+
+
+def _solve(c, args, kwargs):
+    """linalg.solve(A, B): B is a vector (batch) when its shape is A's without the last dim;
+    make vectors explicit columns, line the batch dims up, solve, and drop the column."""
+    a, b = args[0], args[1]
+    left = kwargs.get("left", True)
+    vec = b.dim() == 1 or tuple(b.shape) == tuple(a.shape)[:-1]
+    if vec and not left:
+        raise _error("linalg.solve(left=False) with a vector right side has no batching rule")
+    b2 = b.unsqueeze(-1) if vec else b
+    n = c.size(a, b)
+    nd = max(a.dim(), b2.dim())
+
+    def lined_up(t):        # (batch, 1, ..., 1, *t's dims) with nd dims after the batch
+        p = _expand_to(c, t, n)
+        return p.reshape((n,) + (1,) * (nd - t.dim()) + tuple(p.shape[1:]))
+    x = c(lined_up(a), lined_up(b2), **kwargs)
+    return c.wrap(x[..., 0] if vec else x)
+
+
+def _tile(c, args, kwargs):
+    x = args[0]
+    reps = _sizes(args, kwargs, "dims")
+    reps = (1,) * (x.dim() - len(reps)) + reps
+    return c.wrap(c(_phys(c, x, len(reps)), (1,) + reps))
+
+
+def _atleast(n):
+    def make(lg, *ts):
+        one = len(ts) == 1 and not isinstance(ts[0], (list, tuple))
+        ts = ts[0] if len(ts) == 1 and isinstance(ts[0], (list, tuple)) else ts
+        out = []
+        for t in ts:
+            shape = tuple(t.shape)
+            if len(shape) < n:      # torch: 0-d -> (1,), (1, 1), (1, 1, 1); 1-d -> (1, k)
+                shape = ((1,) * (n - len(shape)) + shape if n < 3 or len(shape) != 2
+                         else shape + (1,))
+                if n == 3 and len(t.shape) == 1:
+                    shape = (1,) + tuple(t.shape) + (1,)
+                t = t.reshape(shape)
+            out.append(t)
+        return out[0] if one else tuple(out)
+    return make
+
+
+def _composite(fn):
+    """Ops written as other batched ops (each goes through its own rule)."""
+    return lambda c, args, kwargs: fn(_lg(), *args, **kwargs)
+
+
+def _inplace(c, args, kwargs):
+    """In-place ops on a batched tensor write into its physical tensor."""
+    if not c.batched(args[0]):
+        raise _error("vmap: inplace arithmetic(self, *extra_args) is not possible because "
+                     "there exists a Tensor `other` in extra_args that has more elements than "
+                     "`self`.")
+    nd = args[0].dim()
+    rest = tuple(_phys(c, a, nd) for a in args[1:])
+    c(args[0]._p, *rest, **kwargs)
+    return args[0]
+
+
+_ELEMENTWISE = """
+abs absolute acos arccos acosh arccosh arcsinh arctanh add addcdiv addcmul angle asin arcsin
+asinh atan arctan atan2
+arctan2 atanh bitwise_and bitwise_not bitwise_or bitwise_xor ceil clamp clip clamp_min
+clamp_max clone contiguous copysign cos cosh deg2rad detach digamma div divide eq erf
+erfc erfinv exp exp2 expm1 fix float_power floor floor_divide fmax fmin fmod frac ge
+greater greater_equal gt heaviside hypot i0 isclose isfinite isinf isnan isneginf isposinf
+isreal lerp lgamma log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not
+logical_or logical_xor logit le less less_equal lt maximum minimum mul multiply nan_to_num
+ne neg negative not_equal positive pow rad2deg reciprocal relu remainder round rsqrt rsub
+sgn sigmoid sign signbit sin sinc sinh sqrt square sub subtract tan tanh true_divide trunc
+where xlogy zeros_like ones_like empty_like full_like
+float double half int long bool to type_as cpu cuda relu6 silu gelu
+F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softsign F.mish
+F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
+F.softshrink F.hardshrink F.threshold
+"""
+_REDUCE_FLATTEN = "sum mean prod amax amin max min argmax argmin all any nansum nanmean " \
+                  "logsumexp std var count_nonzero median nanmedian std_mean var_mean"
+_DIM_OPS = {1: "cumsum cumprod cummax cummin sort argsort unbind select narrow unsqueeze "
+               "index_select",
+            2: "split chunk topk kthvalue tensor_split"}
+_DIM_DEFAULT = {"split": 0, "chunk": 0, "unbind": 0, "tensor_split": 0, "sort": -1,
+                "argsort": -1, "topk": -1, "kthvalue": -1}
+_RANDOM = "rand_like randn_like bernoulli F.dropout dropout"
+
+
+def _register():
+    for n in _ELEMENTWISE.split():
+        RULES[n] = elementwise
+    for n in _REDUCE_FLATTEN.split():
+        RULES[n] = _dim_rule(1, full="flatten")
+    RULES["norm"] = _dim_rule(2, full="flatten")        # norm(input, p, dim, keepdim)
+    for pos, names in _DIM_OPS.items():
+        for n in names.split():
+            RULES[n] = _dim_rule(pos, default=_DIM_DEFAULT.get(n))
+    RULES["flip"] = _dim_rule(1, name="dims")
+    for n in ("softmax", "log_softmax", "F.softmax", "F.log_softmax", "F.softmin"):
+        RULES[n] = _softmax_like
+    RULES["F.normalize"] = _dim_rule(2, default=1)
+    RULES["numel"] = lambda c, args, kwargs: args[0].numel()
+    RULES["is_floating_point"] = lambda c, args, kwargs: args[0].is_floating_point()
+    RULES["is_complex"] = lambda c, args, kwargs: args[0].is_complex()
+    for n in ("reshape", "view"):
+        RULES[n] = _reshape
+    for n in ("view_as", "reshape_as", "expand_as"):
+        RULES[n] = _like_shape
+    RULES.update(flatten=_flatten, squeeze=_squeeze, transpose=_transpose,
+                 swapaxes=_transpose, swapdims=_transpose, t=_t, permute=_permute,
+                 movedim=_movedim, moveaxis=_movedim, expand=_expand, repeat=_repeat,
+                 cat=_cat, concat=_cat, concatenate=_cat, stack=_cat,
+                 getitem=_getitem, setitem=_setitem, matmul=_matmul, mm=_matmul,
+                 bmm=_matmul, mv=_matmul, dot=_matmul, outer=_outer,
+                 ger=_outer, einsum=_einsum)
+    RULES["F.linear"] = _linear
+    for n in _LOSSES:
+        RULES[n] = _loss
+    for n in _RANDOM.split():
+        RULES[n] = _random
+    for n in ("add_", "sub_", "mul_", "div_", "clamp_", "copy_", "zero_", "exp_",
+              "relu_", "sigmoid_", "tanh_", "neg_", "pow_"):
+        RULES[n] = _inplace
+    RULES["fill_"] = _fill_
+    RULES["masked_fill"] = _masked_fill
+    for n in ("linalg.inv", "linalg.det", "linalg.slogdet", "linalg.cholesky",
+              "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr",
+              "linalg.pinv", "linalg.matrix_power", "linalg.inv_ex", "linalg.cholesky_ex",
+              "linalg.matrix_exp", "inverse", "det", "logdet", "slogdet", "pinverse",
+              "matrix_power", "matrix_exp", "tril", "triu", "F.layer_norm", "F.pad"):
+        RULES[n] = _leading_batch
+    for n in ("F.conv2d", "F.conv_transpose2d", "F.max_pool2d", "F.avg_pool2d",
+              "F.adaptive_avg_pool2d", "F.adaptive_max_pool2d", "F.max_pool2d_with_indices"):
+        RULES[n] = _spatial(3)
+    RULES["F.interpolate"] = _spatial(None)
+    for n in ("F.conv1d", "F.conv_transpose1d", "F.max_pool1d", "F.avg_pool1d"):
+        RULES[n] = _spatial(2)
+    RULES["linalg.vector_norm"] = _dim_rule(2, full="flatten")
+    RULES["linalg.matrix_norm"] = _dim_rule(2, default=(-2, -1))
+    RULES["linalg.norm"] = _linalg_norm
+    RULES["F.glu"] = _dim_rule(1, default=-1)
+    RULES.update(diagonal=_diagonal, diag_embed=_diag_embed, diag=_diag, trace=_trace,
+                 roll=_roll, gather=_with_index(1, (2,)), scatter=_with_index(1, (2, 3)),
+                 scatter_add=_with_index(1, (2, 3)), take_along_dim=_take_along_dim,
+                 index_add=_index_along, index_copy=_index_along, index_fill=_index_along)
+    RULES["F.embedding"] = _embedding
+    for n, min_nd in (("F.group_norm", 2), ("F.instance_norm", 2), ("F.unfold", 4),
+                      ("F.fold", 2)):
+        RULES[n] = _fold_into_batch(min_nd)
+    for n in ("F.pixel_shuffle", "F.pixel_unshuffle"):
+        RULES[n] = _leading_batch
+    RULES["F.batch_norm"] = _batch_norm
+    RULES["F.prelu"] = _prelu
+    RULES["linalg.solve"] = _solve
+    RULES["F.adaptive_avg_pool1d"] = _spatial(2)
+    RULES["F.adaptive_max_pool1d"] = _spatial(2)
+    RULES["logcumsumexp"] = _dim_rule(1)
+    RULES["mode"] = _dim_rule(1, default=-1)
+    RULES["aminmax"] = _dim_rule(1, full="flatten")
+    RULES["repeat_interleave"] = _dim_rule(2, full="flatten")
+    RULES["unflatten"] = _dim_rule(1)
+    RULES["tile"] = _tile
+    RULES["broadcast_to"] = _expand
+    for n in ("linalg.cross", "cross"):
+        RULES[n] = _elementwise_dim(2)
+    for n, k in (("atleast_1d", 1), ("atleast_2d", 2), ("atleast_3d", 3)):
+        RULES[n] = _composite(_atleast(k))
+    RULES.update({
+        "addmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1: beta * i + alpha * (a @ b)),
+        "addmv": _composite(lambda lg, i, a, v, *, beta=1, alpha=1: beta * i + alpha * (a @ v)),
+        "baddbmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1:
+                              beta * i + alpha * (a @ b)),
+        "addbmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1:
+                             beta * i + alpha * (a @ b).sum(0)),
+        "addr": _composite(lambda lg, i, a, b, *, beta=1, alpha=1:
+                           beta * i + alpha * lg.outer(a, b)),
+        "inner": _composite(lambda lg, a, b: (a * b).sum(-1) if a.dim() <= 1 and b.dim() <= 1
+                            else lg.tensordot(a, b, ([-1], [-1]))),
+        "vdot": _composite(lambda lg, a, b: (a * b).sum(-1)),
+        "dist": _composite(lambda lg, a, b, p=2: (a - b).norm(p)),
+        "hstack": _composite(lambda lg, ts: lg.cat(ts, 1 if ts[0].dim() > 1 else 0)),
+        "linalg.multi_dot": _composite(lambda lg, ts: functools.reduce(lg.matmul, ts)),
+        "msort": _composite(lambda lg, x: lg.sort(x, 0).values),
+        "ravel": _composite(lambda lg, x: x.reshape(-1)),
+        "fliplr": _composite(lambda lg, x: lg.flip(x, (1,))),
+        "flipud": _composite(lambda lg, x: lg.flip(x, (0,))),
+        "vstack": _composite(lambda lg, ts: lg.cat(lg.atleast_2d(*ts), 0)),
+        "dstack": _composite(lambda lg, ts: lg.cat(lg.atleast_3d(*ts), 2)),
+        "column_stack": _composite(lambda lg, ts: lg.cat(
+            [t.reshape(-1, 1) if t.dim() <= 1 else t for t in ts], 1)),
+    })
+
+
+_register()
