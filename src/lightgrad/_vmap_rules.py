@@ -482,7 +482,7 @@ def _spatial(unbatched_ndim):
     batched."""
     def rule(c, args, kwargs):
         x = args[0]
-        if c.name in ("F.conv1d", "F.conv2d") and any(
+        if c.name in ("F.conv1d", "F.conv2d", "F.conv3d") and any(
                 c.batched(a) for a in list(args[1:3]) + [kwargs.get("weight"),
                                                          kwargs.get("bias")]):
             return _conv_per_example_weights(c, args, kwargs)
@@ -784,6 +784,9 @@ def _register():
               "F.adaptive_avg_pool2d", "F.adaptive_max_pool2d", "F.max_pool2d_with_indices"):
         RULES[n] = _spatial(3)
     RULES["F.interpolate"] = _spatial(None)
+    for n in ("F.conv3d", "F.conv_transpose3d", "F.max_pool3d", "F.avg_pool3d",
+              "F.adaptive_avg_pool3d", "F.max_pool3d_with_indices"):
+        RULES[n] = _spatial(4)
     for n in ("F.conv1d", "F.conv_transpose1d", "F.max_pool1d", "F.avg_pool1d"):
         RULES[n] = _spatial(2)
     RULES["linalg.vector_norm"] = _dim_rule(2, full="flatten")

@@ -171,6 +171,8 @@ def _conv_core(xp, w, G, s, d, Ho, Wo, b=None, keep=None):
 def conv_np(x, w, p, b=None, keep=None):
     """F(x, w): the convolution of x (N, C, [H,] W) with w (Co, C/groups, [kh,] kw).
     With a list `keep`, the im2col columns are appended to it (for the weight gradient)."""
+    if x.ndim == 5:
+        return _conv3d().conv3d_np(x, w, p, b, keep)
     sq = x.ndim == 3
     x, w = _as4(x), _as4(w)
     N, C, H, W, kh, kw, Ho, Wo = _conv_geom(x, w, p)
@@ -204,6 +206,8 @@ def _nchw_ok(Cg, G, kw, Wo, s, d):
 def conv_bw_np(x, g, p, wshape, col=None):
     """Bw(x, g): the weight gradient of F at x for output gradient g (col: the forward's
     im2col columns of x, when it kept them)."""
+    if g.ndim == 5:
+        return _conv3d().conv3d_bw_np(x, g, p, wshape, col)
     sq = g.ndim == 3
     g = _as4(g)
     G = p[3]
@@ -228,6 +232,8 @@ def conv_bw_np(x, g, p, wshape, col=None):
 def conv_bi_np(g, w, p, xshape):
     """Bi(g, w): the input gradient of F for output gradient g; with the roles of input and
     output swapped, this is the transposed convolution."""
+    if g.ndim == 5:
+        return _conv3d().conv3d_bi_np(g, w, p, xshape)
     sq = g.ndim == 3
     g, w = _as4(g), _as4(w)
     (sh, sw), ((a0, a1), (b0, b1)), (dh, dw), G = p
@@ -347,6 +353,13 @@ ns_def("conv_bi", conv_bi_np, lambda g, w, p, xs: conv_transpose_op(g, w, None, 
 ns_def("conv_bw", conv_bw_np, lambda x, g, p, wshape, col=None: _conv_bw_op(x, g, p, wshape))
 
 declare("conv1d conv2d conv_transpose1d conv_transpose2d", "ConvolutionBackward0")
+declare("conv3d conv_transpose3d", "ConvolutionBackward0")
+
+
+def _conv3d():
+    """The 3-d kernels (ops.nn_conv3d, which builds on this module)."""
+    from . import nn_conv3d
+    return nn_conv3d
 
 
 # -- linear maps declared with their adjoints ----------------------------------------------
@@ -377,10 +390,17 @@ class _LinearPair:
         return _make(data)
 
 
-# separable maps: y = A_h @ x @ A_w^T over the last two dims (or x @ A^T over the last one)
+# separable maps: y = A_h @ x @ A_w^T over the last two dims (or x @ A^T over the last one);
+# three matrices map the last three dims (A_d applied to the flattened (H, W) planes)
 def _sep_np(x, mats):
     if len(mats) == 1:
         return np.ascontiguousarray(x @ mats[0].T.astype(x.dtype, copy=False))
+    if len(mats) == 3:
+        ad = mats[0].astype(x.dtype, copy=False)
+        y = _sep_np(x, mats[1:])
+        s = y.shape
+        y = ad @ y.reshape(s[:-3] + (s[-3], s[-2] * s[-1]))
+        return np.ascontiguousarray(y.reshape(s[:-3] + (ad.shape[0],) + s[-2:]))
     ah, aw = (m.astype(x.dtype, copy=False) for m in mats)
     return np.ascontiguousarray(ah @ x @ aw.T)
 
@@ -747,6 +767,60 @@ def linear_matrix(n, o, scale, align_corners):
     return m
 
 
+def cubic_matrix(n, o, scale, align_corners):
+    """(o, n) weights of torch's upsample_bicubic2d along one dim: Keys' cubic convolution
+    with A = -0.75 over the 4 neighbours floor(src) - 1 .. floor(src) + 2, border-replicated."""
+    A = -0.75
+    dst = np.arange(o, dtype=np.float64)
+    if align_corners:
+        src = dst * ((n - 1) / (o - 1) if o > 1 else 0.0)
+    else:
+        sc = n / o if scale is None else 1.0 / scale
+        src = (dst + 0.5) * sc - 0.5   # unlike linear, not clamped at 0
+    i0 = np.floor(src)
+    t = src - i0
+
+    def near(x):   # |x| <= 1
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):    # 1 < |x| < 2
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    m = np.zeros((o, n))
+    rows = np.arange(o)
+    for k, w in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t))):
+        np.add.at(m, (rows, np.clip(i0.astype(np.int64) + (k - 1), 0, n - 1)), w)
+    return m
+
+
+def antialias_matrix(n, o, scale, align_corners, cubic):
+    """(o, n) weights of torch's antialiased bilinear / bicubic resize along one dim: the
+    triangle or the cubic filter (A = -0.5) stretched by the scale when downsampling,
+    normalised per output; a dim that keeps its size is copied, as torch does."""
+    if n == o:
+        return np.eye(n)
+    if align_corners:
+        sc = (n - 1) / (o - 1) if o > 1 else 0.0
+    else:
+        sc = n / o if scale is None else 1.0 / scale
+    half = 2.0 if cubic else 1.0
+    support = half * sc if sc >= 1.0 else half
+    inv = 1.0 / sc if sc >= 1.0 else 1.0
+    m = np.zeros((o, n))
+    for i in range(o):
+        c = sc * (i + 0.5)
+        lo, hi = max(int(c - support + 0.5), 0), min(int(c + support + 0.5), n)
+        x = np.abs((np.arange(lo, hi) - c + 0.5) * inv)
+        if cubic:
+            w = np.where(x < 1, (1.5 * x - 2.5) * x * x + 1,
+                         np.where(x < 2, (((x - 5) * x + 8) * x - 4) * -0.5, 0.0))
+        else:
+            w = np.maximum(1.0 - x, 0.0)
+        tot = w.sum()
+        m[i, lo:hi] = w / tot if tot != 0 else w
+    return m
+
+
 def pad_matrix(n, lo, hi, mode):
     """(n+lo+hi, n) selection matrix of reflect / replicate padding along one dim."""
     j = np.arange(-lo, n + hi)
@@ -765,7 +839,10 @@ def pad_matrix(n, lo, hi, mode):
 
 declare("interpolate", "UpsampleNearest1DBackward0", "UpsampleNearest2DBackward0",
         "UpsampleNearestExact1DBackward0", "UpsampleNearestExact2DBackward0",
-        "UpsampleLinear1DBackward0", "UpsampleBilinear2DBackward0")
+        "UpsampleLinear1DBackward0", "UpsampleBilinear2DBackward0",
+        "UpsampleBicubic2DBackward0", "UpsampleTrilinear3DBackward0",
+        "UpsampleNearest3DBackward0", "UpsampleNearestExact3DBackward0",
+        "UpsampleBilinear2DAaBackward0", "UpsampleBicubic2DAaBackward0")
 
 
 # -- constant padding ----------------------------------------------------------------------

@@ -339,7 +339,7 @@ def pad(input, pad, mode="constant", value=None):
     nd = len(pad) // 2
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
-    if not (nd in (1, 2) and input.ndim in (nd + 1, nd + 2)):
+    if not (nd in (1, 2, 3) and input.ndim in (nd + 1, nd + 2)):
         raise NotImplementedError(
             f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
             "Supported combinations for non-constant padding:\n"
@@ -391,15 +391,20 @@ def _pad_circular(x, pairs):
 
 # -- interpolation, unfold/fold, pixel shuffle ---------------------------------------------
 _INTERP = {("nearest", 1): "UpsampleNearest1DBackward0", ("nearest", 2):
-           "UpsampleNearest2DBackward0", ("nearest-exact", 1): "UpsampleNearestExact1DBackward0",
+           "UpsampleNearest2DBackward0", ("nearest", 3): "UpsampleNearest3DBackward0",
+           ("nearest-exact", 1): "UpsampleNearestExact1DBackward0",
            ("nearest-exact", 2): "UpsampleNearestExact2DBackward0",
+           ("nearest-exact", 3): "UpsampleNearestExact3DBackward0",
            ("linear", 1): "UpsampleLinear1DBackward0", ("bilinear", 2):
-           "UpsampleBilinear2DBackward0"}
+           "UpsampleBilinear2DBackward0", ("trilinear", 3): "UpsampleTrilinear3DBackward0",
+           ("bicubic", 2): "UpsampleBicubic2DBackward0"}
+_INTERP_DIMS = {"linear": 1, "bilinear": 2, "trilinear": 3}
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims: nearest, nearest-exact, linear (3-D) and bilinear (4-D)."""
+    """Resize the spatial dims: nearest, nearest-exact, area, linear (3-D), bilinear and
+    bicubic (4-D), trilinear (5-D); each a separable map with one matrix per dim."""
     nd = input.ndim - 2
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
@@ -410,35 +415,73 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != nd:
+                raise ValueError(f"Input and output must have the same number of spatial "
+                                 f"dimensions, but got input with spatial dimensions of "
+                                 f"{list(input.shape[2:])} and output size of {size}. Please "
+                                 "provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                                 "output size in (o1, o2, ...,oK) format.")
+            if not all(isinstance(v, numbers.Integral) for v in size):
+                raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, "
+                                "int] or Tuple[int, int, int], but got size with types "
+                                f"{[type(v) for v in size]}")
         outs = _tuple(size, nd)
-        if len(outs) != nd:
-            raise ValueError(f"Input and output must have the same number of spatial "
-                             f"dimensions, but got input with spatial dimensions of "
-                             f"{list(input.shape[2:])} and output size of {list(outs)}. Please "
-                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output "
-                             "size in (o1, o2, ...,oK) format.")
         scales = (None,) * nd
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
     elif scale_factor is not None:
-        sf = tuple(float(v) for v in scale_factor) if isinstance(scale_factor, (list, tuple)) \
-            else (float(scale_factor),) * nd
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != nd:
+                raise ValueError(f"Input and scale_factor must have the same number of spatial "
+                                 f"dimensions, but got input with spatial dimensions of "
+                                 f"{list(input.shape[2:])} and scale_factor of shape "
+                                 f"{scale_factor}. Please provide input tensor in (N, C, d1, "
+                                 "d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) "
+                                 "format.")
+            sf = tuple(float(v) for v in scale_factor)
+        else:
+            sf = (float(scale_factor),) * nd
         outs = tuple(int(math.floor(n * f)) for n, f in zip(input.shape[2:], sf))
         scales = (None,) * nd if recompute_scale_factor else sf
     else:
         raise ValueError("either size or scale_factor should be defined")
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
     name = _INTERP.get((mode, nd))
     if name is None:
-        if mode == "area":
-            return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(input, outs)
+        pool = globals().get(f"adaptive_avg_pool{nd}d") if mode == "area" else None
+        if pool is not None:
+            return pool(input, outs)
+        want = _INTERP_DIMS.get(mode)
+        if want is not None and 1 <= nd <= 3:
+            raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
+                                      f"{want + 2}D input")
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
                                   f"(got {input.ndim}D) for the modes: nearest | linear | "
-                                  f"bilinear | bicubic | trilinear | area | nearest-exact "
-                                  f"(got {mode})")
+                                  f"bilinear | bicubic | trilinear | lanczos | area | "
+                                  f"nearest-exact (got {mode})")
+    if antialias:
+        name = name.replace("2DBackward0", "2DAaBackward0")
+    if min(outs) <= 0 or min(input.shape[2:]) <= 0:
+        dims = "DHW"[3 - nd:]
+        ins = ", ".join(f"{d}: {n}" for d, n in zip(dims, input.shape[2:]))
+        got = ", ".join(f"{d}: {n}" for d, n in zip(dims, outs))
+        sep = " and" if nd == 1 else ""
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({ins}){sep} output ({got})")
     mats = []
     for n, o, sc in zip(input.shape[2:], outs, scales):
+        sc = None if align_corners else sc
         if mode.startswith("nearest"):
             mats.append(_c.nearest_matrix(n, o, sc, mode == "nearest-exact"))
+        elif antialias:
+            mats.append(_c.antialias_matrix(n, o, sc, align_corners, mode == "bicubic"))
+        elif mode == "bicubic":
+            mats.append(_c.cubic_matrix(n, o, sc, align_corners))
         else:
-            mats.append(_c.linear_matrix(n, o, None if align_corners else sc, align_corners))
+            mats.append(_c.linear_matrix(n, o, sc, align_corners))
     return _c.sepmap(input, mats, name)
 
 

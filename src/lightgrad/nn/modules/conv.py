@@ -7,7 +7,8 @@ from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -144,6 +145,12 @@ class Conv2d(_Conv):
     _fn = staticmethod(F.conv2d)
 
 
+class Conv3d(_Conv):
+    """3-d convolution over (N, C_in, D, H, W): `nn.Conv3d(1, 8, 3, padding=1)`."""
+    _nd = 3
+    _fn = staticmethod(F.conv3d)
+
+
 class _ConvTransposeNd(_ConvNd):
     _fn = None
 
@@ -195,3 +202,9 @@ class ConvTranspose2d(_ConvTransposeNd):
     """2-d transposed convolution: `nn.ConvTranspose2d(16, 8, 3, stride=2)`."""
     _nd = 2
     _fn = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution: `nn.ConvTranspose3d(8, 4, 3, stride=2)`."""
+    _nd = 3
+    _fn = staticmethod(F.conv_transpose3d)

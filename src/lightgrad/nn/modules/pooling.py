@@ -3,7 +3,8 @@ from .. import functional as F
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxPool3d",
+           "AvgPool3d", "AdaptiveAvgPool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -38,6 +39,14 @@ class MaxPool2d(_MaxPoolNd):
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """3-d max pooling over (N, C, D, H, W): `nn.MaxPool3d(2)`."""
+
+    def forward(self, input):
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
 def _single(v):
     return tuple(v) if isinstance(v, (list, tuple)) else (v,)
 
@@ -62,8 +71,9 @@ class AvgPool1d(Module):
                             self.count_include_pad)
 
 
-class AvgPool2d(Module):
-    """2-d average pooling: `nn.AvgPool2d(2)`."""
+class _AvgPoolNd(Module):
+    """2-d and 3-d average pooling share their arguments; `_dims` picks the function."""
+    _dims = 2
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
@@ -79,8 +89,18 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        pool = F.avg_pool2d if self._dims == 2 else F.avg_pool3d
+        return pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                    self.count_include_pad, self.divisor_override)
+
+
+class AvgPool2d(_AvgPoolNd):
+    """2-d average pooling: `nn.AvgPool2d(2)`."""
+
+
+class AvgPool3d(_AvgPoolNd):
+    """3-d average pooling: `nn.AvgPool3d(2)`."""
+    _dims = 3
 
 
 class _AdaptiveNd(Module):
@@ -134,3 +154,13 @@ class AdaptiveMaxPool2d(_AdaptiveNd):
 
     def forward(self, input):
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool3d(_AdaptiveNd):
+    """Average pooling to a fixed (D, H, W); None keeps the input's size."""
+
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, input):
+        return F.adaptive_avg_pool3d(input, self.output_size)
