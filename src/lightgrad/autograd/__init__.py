@@ -6,7 +6,7 @@ import numpy as np
 
 from . import forward_ad, grad_mode, graph
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
-from .engine import execute
+from .engine import execute, is_batched
 from .function import Function, NestedIOFunction
 from .grad_mode import (
     enable_grad,
@@ -205,7 +205,7 @@ def _batched_grads(outputs, grad_outputs, create_graph):
 def _unbatch(g, batch, t):
     """The (batch, *t.shape) array of a batched gradient for input t; a rule that ignored
     its gradient may have produced one value for the whole batch."""
-    return g.a if hasattr(g, "a") else np.broadcast_to(g, (batch,) + t._data.shape)
+    return g.a if is_batched(g) else np.broadcast_to(g, (batch,) + t._data.shape)
 
 
 def Variable(data, requires_grad=False, volatile=False):

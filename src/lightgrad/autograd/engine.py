@@ -36,12 +36,14 @@ NS = {}  # False -> the NumPy namespace, True -> the Tensor namespace; filled by
 wrap = None  # array -> Tensor without grad; set by _tensor
 
 
-def _batched(g):
-    return type(g).__name__ == "Batched"       # ops._batched.Batched (is_grads_batched)
+def is_batched(g):
+    """Whether g is a batch of gradients or tangents (ops._batched.Batched, which imports
+    this module, hence the name test)."""
+    return type(g).__name__ == "Batched"
 
 
 def _call_tensor_hooks(hooks, g, as_tensors):
-    if _batched(g):     # a batch of gradients: each hook sees one gradient at a time
+    if is_batched(g):     # a batch of gradients: each hook sees one gradient at a time
         rows = [_call_tensor_hooks(hooks, g.a[i], as_tensors) for i in range(g.a.shape[0])]
         return type(g)(np.stack(rows))
     for fn in list(hooks.values()):
@@ -87,7 +89,7 @@ def accumulate_into(t, g, as_tensors):
 def _retain_into(t, g, as_tensors):
     """A retained non-leaf grad: torch replaces it by `old + g` (a new object), not in place.
     (A batched pass retains nothing: .grad has no room for a batch of gradients.)"""
-    if _batched(g):
+    if is_batched(g):
         return
     old = t._grad
     if old is None or old._rg or (as_tensors and g.requires_grad):
@@ -304,7 +306,7 @@ def _run_node(node, g, ns, as_tensors, retain_graph, targets, captured, accumula
         return None
     h = node._hooks
     if h is not None:
-        if (h.pre or h.post) and any(_batched(x) for x in (g if isinstance(g, list) else [g])):
+        if (h.pre or h.post) and any(is_batched(x) for x in (g if isinstance(g, list) else [g])):
             raise NotImplementedError("autograd.grad(..., is_grads_batched=True) does not run "
                                       "hooks registered on grad_fn nodes; tensor hooks work")
         g = _pre_hooks(node, h, g, as_tensors)

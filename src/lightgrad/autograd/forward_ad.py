@@ -32,6 +32,7 @@ import weakref
 import numpy as np
 
 from . import grad_mode
+from .engine import is_batched
 from .graph import SavedOutput
 
 FORWARD_ONLY = 2       # `_rg` of a dual tensor that does not require grad itself
@@ -210,7 +211,7 @@ def propagate(outs, node, inputs, differentiable=None):
 
 def _batch_size(tangents):
     for t in tangents:
-        if t is not None and type(t) is not np.ndarray and hasattr(t, "a"):
+        if is_batched(t):
             return t.a.shape[0]
     return None
 

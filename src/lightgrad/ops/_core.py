@@ -167,7 +167,13 @@ def record_multi(datas, cls, inputs, saved=(), meta=None, bcast=False, different
             outs.append(_make(d, node, i))
         else:
             outs.append(_make(d))
-    if _fw_active[0] and tangents:
+    return with_tangents(outs, node, inputs, differentiable) if tangents else outs
+
+
+def with_tangents(outs, node, inputs, differentiable=None):
+    """outs (built on `node` from `inputs`), given their tangents when a forward-AD level is
+    open; for ops that make their multi-output node themselves."""
+    if _fw_active[0]:
         forward_ad.propagate(outs, node, inputs, differentiable)
     return outs
 

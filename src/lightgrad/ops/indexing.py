@@ -504,14 +504,12 @@ def refresh_view_tangents(base, extra=()):
     t = forward_ad.tangent_of(base)
     if t is None:
         return
-    if type(t) is np.ndarray:
-        flat = t.reshape(-1)
-        for v in _live_views(base) + [v for v in extra if v._base is base]:
-            forward_ad.set_tangent(v, flat[_positions(base._data, v._data)])
-        return
-    flat = t.a.reshape(t.a.shape[0], -1)
+    batched = type(t) is not np.ndarray
+    a = _physical(t)
+    flat = a.reshape(a.shape[:1] + (-1,)) if batched else a.reshape(-1)
     for v in _live_views(base) + [v for v in extra if v._base is base]:
-        forward_ad.set_tangent(v, type(t)(flat[:, _positions(base._data, v._data)]))
+        part = flat[..., _positions(base._data, v._data)]
+        forward_ad.set_tangent(v, type(t)(part) if batched else part)
 
 
 def _track_view(base, view):

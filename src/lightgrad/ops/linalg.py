@@ -447,8 +447,7 @@ def _addmm_jvp(ns, tangents, meta, a, b):
 
 
 AddmmBackward0 = fresh_node("AddmmBackward0", _prod_rule(False), saved=("mat1", "mat2"),
-                            meta=("beta", "alpha", "v1", "v2"))
-AddmmBackward0._jvp = staticmethod(_addmm_jvp)
+                            meta=("beta", "alpha", "v1", "v2"), jvp=_addmm_jvp)
 AddmvBackward0 = fresh_node("AddmvBackward0", _prod_rule(False), saved=("mat", "vec"),
                             meta=("beta", "alpha", "v1", "v2"))
 AddrBackward0 = fresh_node("AddrBackward0", _prod_rule(False), saved=("vec1", "vec2"),

@@ -9,8 +9,8 @@ import numpy as np
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
 from ..autograd.graph import SavedOutput
-from ..autograd import forward_ad
-from ._core import NP, RESULT as _RESULT, T, _save, declare, record, record_multi
+from ._core import (NP, RESULT as _RESULT, T, _save, declare, record, record_multi,
+                    with_tangents)
 from .linalg import _out, _tensor, fresh_node, matmul, matmul_general  # noqa: F401
 from .. import return_types
 
@@ -84,9 +84,7 @@ def _record_outs(datas, cls, inputs, saved, meta=None, bcast=False):
     node = outs[0].grad_fn
     node._saved = tuple(SavedOutput(outs[v.i]) if isinstance(v, _Out) else _save(v)
                         for v in saved)
-    if forward_ad.active[0]:
-        forward_ad.propagate(outs, node, inputs)
-    return outs
+    return with_tangents(outs, node, inputs)
 
 
 def _recording(*ts):

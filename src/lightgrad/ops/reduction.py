@@ -14,10 +14,9 @@ import numpy as np
 from .. import _dtype
 from .. import return_types as _rt
 from .._tensor import Tensor, _make
-from ..autograd import forward_ad
 from ..autograd.grad_mode import state as _state
 from ._core import NP, RESULT, T, declare, node_class, normalize_dims, record, to_out, \
-    to_tensor
+    to_tensor, with_tangents
 
 __all__ = ["sum", "mean", "prod", "nansum", "nanmean", "max", "min", "amax", "amin", "aminmax",
            "argmax", "argmin", "std", "var", "var_mean", "std_mean", "logsumexp", "norm",
@@ -530,13 +529,6 @@ AminmaxBackward0 = node_class("AminmaxBackward0", _aminmax_rule, saved=("self", 
                               meta=_even_meta, nout=2)
 
 
-def _with_tangents(outs, node, input):
-    """outs, given their tangents when forward AD is on."""
-    if forward_ad.active[0]:
-        forward_ad.propagate(outs, node, (input,))
-    return outs
-
-
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) in one call, as a named tuple."""
     x = input._data
@@ -549,8 +541,8 @@ def aminmax(input, *, dim=None, keepdim=False):
         from ._core import new_node
         node = new_node(AminmaxBackward0, (input,), (input, _make(mn), _make(mx)),
                         meta=(x.shape, dims, keepdim))
-        return _rt.aminmax(_with_tangents((_make(mn, node, 0), _make(mx, node, 1)), node,
-                                          input))
+        return _rt.aminmax(with_tangents((_make(mn, node, 0), _make(mx, node, 1)), node,
+                                         (input,)))
     return _rt.aminmax((_make(mn), _make(mx)))
 
 
@@ -678,7 +670,7 @@ def _var_mean(name, is_std, cls):
             from ._core import new_node
             node = new_node(cls, (input,), (input,), meta=(x.shape, dims, keepdim, n, dof,
                                                            is_std))
-            return _with_tangents((_make(first, node, 0), _make(m, node, 1)), node, input)
+            return with_tangents((_make(first, node, 0), _make(m, node, 1)), node, (input,))
         return (_make(first), _make(m))
     fn.__name__ = fn.__qualname__ = name
     return fn

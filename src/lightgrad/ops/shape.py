@@ -6,7 +6,6 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd import forward_ad
 from ..autograd.graph import Node
 from ..autograd.grad_mode import state as _state
 from . import _core
@@ -833,8 +832,7 @@ def _multi_view(input, datas, name, dim):
             o._x = {"multi_view": flag} if o._x is None else dict(o._x, multi_view=flag)
             _core.track_view(base, o)
             outs.append(o)
-        if forward_ad.active[0]:
-            forward_ad.propagate(outs, node, (input,))
+        _core.with_tangents(outs, node, (input,))
     else:
         outs = [_make(d) for d in datas]
         if input._rg:
