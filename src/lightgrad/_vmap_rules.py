@@ -461,9 +461,25 @@ def _prelu(c, args, kwargs):
     a 0-d or 1-d example keeps its own dims behind the batch dim."""
     if args[0].dim() >= 2:
         return _fold_into_batch(2)(c, args, kwargs)
-    if any(c.batched(a) for a in args[1:]) or not c.batched(args[0]):
-        raise _error("F.prelu has a batching rule for a batched input only")
+    _check_only_input_batched(c, args, kwargs)
     return c.wrap(c(args[0]._p, *args[1:], **kwargs))
+
+
+def _check_only_input_batched(c, args, kwargs):
+    if not c.batched(args[0]) or any(c.batched(a) for a in list(args[1:]) +
+                                     list(kwargs.values())):
+        raise _error(f"{c.name} has a batching rule for a batched input only")
+
+
+def _batch_into_n(c, args, kwargs):
+    """Run an op over (N, C, ...) inputs with the vmap batch folded into N, and unfold its
+    output(s) again (the examples are independent along N)."""
+    p = args[0]._p
+    n = p.shape[0]
+    out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
+    if isinstance(out, tuple):
+        return c.wrap(type(out)(o.reshape((n, -1) + tuple(o.shape[1:])) for o in out))
+    return c.wrap(out.reshape((n, -1) + tuple(out.shape[1:])))
 
 
 def _batch_norm(c, args, kwargs):
@@ -486,20 +502,13 @@ def _spatial(unbatched_ndim):
                 c.batched(a) for a in list(args[1:3]) + [kwargs.get("weight"),
                                                          kwargs.get("bias")]):
             return _conv_per_example_weights(c, args, kwargs)
-        if not c.batched(x) or any(c.batched(a) for a in list(args[1:]) +
-                                   list(kwargs.values())):
-            raise _error(f"{c.name} has a batching rule for a batched input only")
-        p = x._p
+        _check_only_input_batched(c, args, kwargs)
         if unbatched_ndim is not None and x.dim() == unbatched_ndim:
-            return c.wrap(c(p, *args[1:], **kwargs))
+            return c.wrap(c(x._p, *args[1:], **kwargs))
         if x.dim() != (unbatched_ndim or x.dim() - 1) + 1 or x.dim() < 3:
             raise RuntimeError(f"{c.name}: expected an input of {unbatched_ndim} or "
                                f"{(unbatched_ndim or 2) + 1} dims, got {x.dim()}")
-        n = p.shape[0]
-        out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
-        if isinstance(out, tuple):
-            return c.wrap(type(out)(o.reshape((n, -1) + tuple(o.shape[1:])) for o in out))
-        return c.wrap(out.reshape((n, -1) + tuple(out.shape[1:])))
+        return _batch_into_n(c, args, kwargs)
     return rule
 
 
@@ -624,16 +633,11 @@ def _fold_into_batch(min_ndim):
     """group_norm, instance_norm, unfold, fold: ops over (N, C, ...) inputs whose examples
     are independent along N: the vmap batch joins N. Other arguments must not be batched."""
     def rule(c, args, kwargs):
-        x = args[0]
-        if not c.batched(x) or any(c.batched(a) for a in list(args[1:]) +
-                                   list(kwargs.values())):
-            raise _error(f"{c.name} has a batching rule for a batched input only")
-        if x.dim() < min_ndim:
+        _check_only_input_batched(c, args, kwargs)
+        if args[0].dim() < min_ndim:
             raise RuntimeError(f"{c.name}: expected an input with at least {min_ndim} dims, "
-                               f"got {x.dim()}")
-        p = x._p
-        out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
-        return c.wrap(out.reshape((p.shape[0], -1) + tuple(out.shape[1:])))
+                               f"got {args[0].dim()}")
+        return _batch_into_n(c, args, kwargs)
     return rule
 
 
