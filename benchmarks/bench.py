@@ -159,6 +159,8 @@ def main():
     import torch
 
     import lightgrad
+    import lightgrad.utils
+    lightgrad.utils.tune_malloc()   # opt in, as a training script would (docs/benchmarks.md)
     p = argparse.ArgumentParser()
     p.add_argument("--blocks", type=int, default=21)
     args = p.parse_args()

@@ -65,4 +65,5 @@ if __name__ == "__main__":
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=64, help="global batch size")
     a = p.parse_args()
+    torch.utils.tune_malloc()   # lightgrad's opt-in: conv steps reuse warm heap memory
     main(a.epochs, a.batch_size)

@@ -88,4 +88,5 @@ if __name__ == "__main__":
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--plot", default="digits.png")
     a = p.parse_args()
+    torch.utils.tune_malloc()   # lightgrad's opt-in: conv steps reuse warm heap memory
     main(a.epochs, plot=a.plot)

@@ -195,7 +195,8 @@ def test_lbfgs_matches_torch(torch, problem, kwargs, steps, dtype):
                                        **_lbfgs_tol(dtype), err_msg=f"LBFGS {kwargs} step {step}")
     assert all(tcalls)   # the closure always runs with grad enabled
     # the history holds gradient differences, whose cancellation magnifies rounding
-    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-6, atol=1e-10)
+    # (float64: values near 1e-4 agree to ~3e-6 relative, which depends on the BLAS build)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-6, atol=1e-9)
     _compare_state(topt.state_dict(), lopt.state_dict(), tol)
 
 

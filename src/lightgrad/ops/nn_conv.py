@@ -23,31 +23,6 @@ from ._core import declare, node_class, ns_def, record
 __all__ = []
 
 
-def _tune_malloc():
-    """Keep freed array memory in the process instead of handing it back to the OS.
-
-    NOTE: glibc serves arrays above ~128 KiB with fresh mmap pages and trims the heap
-    eagerly; a conv training step allocates and frees a few such buffers per op, and every
-    one then costs hundreds of page faults (measured: ~40% of a digits-CNN step on a 2-core
-    VM). Raising the mmap and trim thresholds makes those buffers reuse warm heap memory.
-    Opt out with LIGHTGRAD_MALLOC_TUNING=0."""
-    import os
-    import sys
-    if os.environ.get("LIGHTGRAD_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith(
-            "linux"):
-        return
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None)
-        libc.mallopt(-1, 64 << 20)    # M_TRIM_THRESHOLD
-        libc.mallopt(-3, 16 << 20)    # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):   # not glibc: nothing to tune
-        pass
-
-
-_tune_malloc()
-
-
 def _rg(t):
     return isinstance(t, Tensor) and t._rg
 

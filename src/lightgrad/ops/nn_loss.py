@@ -13,7 +13,8 @@ from .._tensor import _make
 from ..autograd import forward_ad
 from ..autograd.grad_mode import state as _state
 from ._core import RESULT, declare, node_class, ns_def, record
-from .elementwise import erf as _t_erf, np_erf
+from ._erf import np_erf
+from .elementwise import erf as _t_erf
 
 __all__ = []
 
