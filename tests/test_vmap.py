@@ -1,6 +1,8 @@
 """func.vmap: every case against a loop over the examples and against torch.func.vmap;
 in_dims/out_dims, nesting, randomness, gradients through vmap, per-example gradients, and
 the errors (an op without a batching rule is named)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -244,6 +246,8 @@ def test_jacobians_per_example():
 
 
 # -- every op-table entry: vmap gives the loop's answer, or says which op has no rule -------
+from lightgrad.ops._core import DECLARED  # noqa: E402
+
 from .test_ops import ENTRIES, _as_list  # noqa: E402
 
 
@@ -277,10 +281,18 @@ def test_op_table_under_vmap(op):
     def f(*xs):
         return tuple(o for o in _as_list(op.fn(lightgrad, *xs))
                      if isinstance(o, lightgrad.Tensor))
+    decl = DECLARED.get(op.name)
+    if decl is not None and decl.vmap_refused is not None:
+        # a declared refusal: vmap says so, with the declared reason
+        with pytest.raises(RuntimeError, match=re.escape(decl.vmap_refused)):
+            vmap(f, in_dims=dims)(*[_to(lightgrad, a) for a in arrays])
+        return
     try:
         out = vmap(f, in_dims=dims)(*[_to(lightgrad, a) for a in arrays])
     except RuntimeError as e:
         assert str(e).startswith("vmap:"), str(e)
+        # only ops not yet declared with defop may lack a rule; a declared op has its rule
+        assert decl is None, f"{op.name} is declared with a batching rule, but: {e}"
         return
     for i in range(3):
         ex = [_to(lightgrad, a[i] if d == 0 else a) for a, d in zip(arrays, dims)]

@@ -11,6 +11,9 @@ from ._tensor import Size, Tensor
 from . import ops as _ops
 from .ops._core import OPS as _OPS
 from .ops.elementwise import *  # noqa: F401,F403
+from .ops.arithmetic import *  # noqa: F401,F403
+from .ops.binary_math import *  # noqa: F401,F403
+from .ops.logic import *  # noqa: F401,F403
 from .ops.reduction import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.shape import broadcast_to, expand, flatten, view  # noqa: F401

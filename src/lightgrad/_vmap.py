@@ -25,6 +25,7 @@ import operator
 import numpy as np
 
 from ._tensor import Size, Tensor
+from .ops._core import DECLARED
 
 _state = {"depth": 0, "installed": {}, "randomness": []}
 
@@ -202,17 +203,9 @@ def _refused(name):
 
 
 
-_OPERATORS = {
-    "__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
-    "__floordiv__": "floor_divide", "__mod__": "remainder", "__pow__": "pow",
-    "__matmul__": "matmul", "__and__": "bitwise_and", "__or__": "bitwise_or",
-    "__xor__": "bitwise_xor", "__eq__": "eq", "__ne__": "ne", "__lt__": "lt",
-    "__le__": "le", "__gt__": "gt", "__ge__": "ge", "__getitem__": "getitem",
-}
-_REFLECTED = {"__radd__": "add", "__rsub__": "sub", "__rmul__": "mul",
-              "__rtruediv__": "div", "__rfloordiv__": "floor_divide", "__rmod__": "remainder",
-              "__rpow__": "pow", "__rmatmul__": "matmul", "__rand__": "bitwise_and",
-              "__ror__": "bitwise_or", "__rxor__": "bitwise_xor"}
+# operators of ops not yet declared with defop (declared ops name their own operators)
+_OPERATORS = {"__matmul__": "matmul", "__getitem__": "getitem"}
+_REFLECTED = {"__rmatmul__": "matmul"}
 
 
 def _operator(op_name, reflected):
@@ -240,11 +233,22 @@ def _setup_methods():
         setattr(BatchedTensor, dunder, _operator(name, False))
     for dunder, name in _REFLECTED.items():
         setattr(BatchedTensor, dunder, _operator(name, True))
-    BatchedTensor.__neg__ = lambda self: _dispatch("neg", _call_method("neg"), (self,), {})
-    BatchedTensor.__abs__ = lambda self: _dispatch("abs", _call_method("abs"), (self,), {})
-    BatchedTensor.__invert__ = lambda self: _dispatch("bitwise_not",
-                                                      _call_method("bitwise_not"), (self,), {})
+    for d in set(DECLARED.values()):
+        for dunder in d.dunders:
+            setattr(BatchedTensor, dunder, _declared_operator(d.name, dunder))
     BatchedTensor.__hash__ = object.__hash__
+
+
+def _declared_operator(name, dunder):
+    """BatchedTensor's `dunder` of the declared op `name`: Tensor's own operator, run through
+    the op's rule (an in-place operator through the rule of `name_`)."""
+    fn = getattr(Tensor, dunder)
+    rule_name = name + "_" if dunder.startswith("__i") and dunder != "__invert__" else name
+
+    def method(self, *args):
+        return _dispatch(rule_name, fn, (self,) + args, {})
+    method.__name__ = dunder
+    return method
 
 
 # -- swapping the public functions in and out --------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 
 from ._tensor import Tensor
 from ._vmap import RULES, BatchedTensor, _error, _state
+from .ops._core import DECLARED, ELEMENTWISE
 
 # -- helpers for rules -----------------------------------------------------------------------
 def _ndim(x):
@@ -714,19 +715,10 @@ def _inplace(c, args, kwargs):
     return args[0]
 
 
+# ops not yet declared with defop (whose declarations carry their rule)
 _ELEMENTWISE = """
-abs absolute acos arccos acosh arccosh arcsinh arctanh add addcdiv addcmul angle asin arcsin
-asinh atan arctan atan2
-arctan2 atanh bitwise_and bitwise_not bitwise_or bitwise_xor ceil clamp clip clamp_min
-clamp_max clone contiguous copysign cos cosh deg2rad detach digamma div divide eq erf
-erfc erfinv exp exp2 expm1 fix float_power floor floor_divide fmax fmin fmod frac ge
-greater greater_equal gt heaviside hypot i0 isclose isfinite isinf isnan isneginf isposinf
-isreal lerp lgamma log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not
-logical_or logical_xor logit le less less_equal lt maximum minimum mul multiply nan_to_num
-ne neg negative not_equal positive pow rad2deg reciprocal relu remainder round rsqrt rsub
-sgn sigmoid sign signbit sin sinc sinh sqrt square sub subtract tan tanh true_divide trunc
-where xlogy zeros_like ones_like empty_like full_like
-float double half int long bool to type_as cpu cuda relu6 silu gelu
+clone contiguous detach zeros_like ones_like empty_like full_like
+float double half int long bool to type_as cpu cuda
 F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softsign F.mish
 F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
 F.softshrink F.hardshrink F.threshold
@@ -741,7 +733,30 @@ _DIM_DEFAULT = {"split": 0, "chunk": 0, "unbind": 0, "tensor_split": 0, "sort": 
 _RANDOM = "rand_like randn_like bernoulli F.dropout dropout"
 
 
+def _refusal(reason):
+    def rule(c, args, kwargs):
+        raise _error(f"{c.name} has no batching rule: {reason}")
+    return rule
+
+
+_SHORTHANDS = {ELEMENTWISE: elementwise}
+
+
+def _register_declared():
+    """The rules of the ops declared with defop: each declaration names its rule (a
+    shorthand) or why vmap refuses it; elementwise ops' in-place forms write into the
+    physical tensor."""
+    for name, d in DECLARED.items():
+        if d.vmap_refused is not None:
+            RULES[name] = _refusal(d.vmap_refused)
+            continue
+        RULES[name] = _SHORTHANDS[d.batch] if isinstance(d.batch, str) else d.batch
+        if d.batch == ELEMENTWISE and name + "_" in d.methods:
+            RULES[name + "_"] = _inplace
+
+
 def _register():
+    _register_declared()
     for n in _ELEMENTWISE.split():
         RULES[n] = elementwise
     for n in _REDUCE_FLATTEN.split():
@@ -773,8 +788,7 @@ def _register():
         RULES[n] = _loss
     for n in _RANDOM.split():
         RULES[n] = _random
-    for n in ("add_", "sub_", "mul_", "div_", "clamp_", "copy_", "zero_", "exp_",
-              "relu_", "sigmoid_", "tanh_", "neg_", "pow_"):
+    for n in ("copy_", "zero_"):
         RULES[n] = _inplace
     RULES["fill_"] = _fill_
     RULES["masked_fill"] = _masked_fill

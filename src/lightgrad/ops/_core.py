@@ -17,8 +17,12 @@ batch of gradients at once (namespace `B` in ops/_batched.py, for is_grads_batch
 vectorized Jacobians), and forward-mode AD derives each op's JVP from its rule
 (autograd/forward_ad.py).
 
-`OPS` maps every public differentiable op to its node names; the tests check that each one
-has an entry in the op table.
+Each public op is declared once, with `defop` beside its function: its names, node
+classes, Tensor methods / in-place / operator forms, its forward-mode and vmap rules (or
+the shorthand `kind=ELEMENTWISE` for both) and its test samples. `publish` at the end of a
+family file attaches the declared methods and returns the family's `__all__`; `OPS` maps
+every public differentiable op to its node names; the tests check that each one is
+sampled. (Families not yet moved onto `defop` still name their ops with `declare`.)
 """
 import itertools
 
@@ -65,6 +69,121 @@ def declare(public_names, *node_names):
     """Record that the public ops `public_names` produce nodes `node_names` (op table check)."""
     for n in public_names.split():
         OPS[n] = OPS.get(n, ()) + node_names
+
+
+
+# -- op declarations -----------------------------------------------------------------------
+ELEMENTWISE = "elementwise"   # kind: each output element depends on the same input elements
+
+
+class Sample:
+    """One test input set of an op: one shape per tensor input, the range of the uniform
+    random values (or a callable (shape, rng) -> array), and the extra arguments. The op
+    tests call `op(*tensors, *args, **kwargs)` in lightgrad and in torch, with gradcheck,
+    gradgradcheck, forward mode, batched backward and vmap.
+    make_inputs: callable(rng) -> arrays, instead of shapes and domain;
+    nondiff: positions of tensor inputs that take no gradient; grad / gradgrad: whether the
+    op is differentiable (twice) at these inputs; np_ref: NumPy's answer, when it has one."""
+    __slots__ = ("shapes", "domain", "args", "kwargs", "id", "grad", "gradgrad", "nondiff",
+                 "make_inputs", "np_ref", "atol", "rtol")
+
+    def __init__(self, *shapes, domain=(-2.0, 2.0), args=(), kwargs=None, id="", grad=True,
+                 gradgrad=None, nondiff=(), make_inputs=None, np_ref=None, atol=1e-5,
+                 rtol=1e-3):
+        self.shapes, self.domain, self.args, self.kwargs = list(shapes), domain, args, \
+            kwargs or {}
+        self.id, self.grad, self.gradgrad = id, grad, grad if gradgrad is None else gradgrad
+        self.nondiff, self.make_inputs, self.np_ref = nondiff, make_inputs, np_ref
+        self.atol, self.rtol = atol, rtol
+
+
+class OpDecl:
+    """Everything known about one public op (see `defop`)."""
+    __slots__ = ("name", "fn", "module", "aliases", "nodes", "methods", "dunders", "kind",
+                 "batch", "vmap_refused", "samples")
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+    def names(self):
+        return (self.name,) + self.aliases
+
+
+DECLARED = {}   # public name (and each alias) -> OpDecl
+
+
+def _inplace_dunder(name):
+    return name.startswith("__i") and name != "__invert__"
+
+
+def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=False,
+          dunders=(), kind=None, batch=None, vmap_refused=None, samples=()):
+    """Declare the public op `fn` (as a decorator, or called on a function made by a family
+    helper); returns fn unchanged, so the call path stays the function itself.
+
+    name / aliases: its public names (name defaults to fn.__name__); nodes: the node classes
+        it records; method: also a Tensor method under each name (or a method function to
+        use instead of fn); inplace: also `Tensor.<name>_` (True: the generic in-place
+        variant, or a factory fn -> method for a faster or different one); dunders: Tensor
+        operators that are this op: names (the op itself; `__i*__` the in-place method) or
+        a {name: function} mapping for reflected forms.
+    kind=ELEMENTWISE: forward mode applies the backward rule to the tangents (the Jacobian is
+        diagonal) and vmap lines operands up on the same logical dims; `batch=` names
+        another vmap rule (a shorthand of _vmap_rules), or `vmap_refused=` says why vmap
+        cannot run it. One of kind, batch and vmap_refused is required.
+    samples: the `Sample`s the op tests run."""
+    if fn is None:
+        return lambda f: defop(f, name=name, aliases=aliases, nodes=nodes, method=method,
+                               inplace=inplace, dunders=dunders, kind=kind, batch=batch,
+                               vmap_refused=vmap_refused, samples=samples)
+    d = OpDecl()
+    d.name, d.fn, d.module = name or fn.__name__, fn, fn.__module__
+    d.aliases, d.nodes, d.kind = tuple(aliases), tuple(nodes), kind
+    d.batch = batch if batch is not None else kind
+    d.vmap_refused, d.samples = vmap_refused, tuple(samples)
+    if d.batch is None and vmap_refused is None:
+        raise TypeError(f"defop({d.name}): give its vmap rule (kind= or batch=) or the reason "
+                        "vmap refuses it (vmap_refused=)")
+    for n in d.names():
+        if n in DECLARED:
+            raise ValueError(f"op {n} is declared twice")
+        DECLARED[n] = d
+        if d.nodes:
+            OPS[n] = OPS.get(n, ()) + tuple(c.__name__ for c in d.nodes)
+    if kind == ELEMENTWISE:
+        for cls in d.nodes:
+            if cls._jvp is None:
+                cls._jvp = forward_ad.DIAGONAL
+    d.methods = ()
+    if method:
+        m = fn if method is True else method
+        d.methods = d.names()
+        for n in d.methods:
+            setattr(Tensor, n, m)
+    if inplace:
+        m = inplace_method(fn) if inplace is True else inplace(fn)
+        for n in d.names():
+            setattr(Tensor, n + "_", m)
+        d.methods += tuple(n + "_" for n in d.names())
+    items = dunders.items() if isinstance(dunders, dict) else [(n, None) for n in dunders]
+    d.dunders = tuple(n for n, _ in items)
+    for dunder, f in items:
+        if f is None:
+            f = getattr(Tensor, d.name + "_") if _inplace_dunder(dunder) else fn
+        setattr(Tensor, dunder, f)
+    return fn
+
+
+def publish(namespace):
+    """The `__all__` of the family module whose globals are `namespace`: every op declared
+    there, its aliases bound in the module too."""
+    mod = namespace["__name__"]
+    names = []
+    for n, d in DECLARED.items():
+        if d.module == mod:
+            namespace.setdefault(n, d.fn)
+            names.append(n)
+    return names
 
 
 def grad_on():

@@ -1032,7 +1032,7 @@ def argwhere(input):
 
 def _t_mask_where(c, a, b):
     """where() for rules: c is a constant bool array, a and b Tensors."""
-    from .elementwise import where
+    from .binary_math import where
     return where(_make(np.asarray(c)), a, b)
 
 

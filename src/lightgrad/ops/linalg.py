@@ -329,7 +329,7 @@ def inner(input, other, *, out=None):
     """Sum product over the last dims (a scalar factor with a 0-d input)."""
     a, b = _tensor(input), _tensor(other)
     if a._data.ndim == 0 or b._data.ndim == 0:
-        from .elementwise import mul
+        from .arithmetic import mul
         return _out(mul(a, b), out)
     if a._data.shape[-1] != b._data.shape[-1]:
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but "

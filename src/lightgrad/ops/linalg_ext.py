@@ -906,7 +906,7 @@ def multi_dot(tensors, *, out=None):
 
 def vecdot(x, y, *, dim=-1, out=None):
     """Dot product of vectors along `dim`, broadcasting the others."""
-    from .elementwise import mul
+    from .arithmetic import mul
     from .reduction import sum as _sum
     return _out(_sum(mul(x, y), dim), out)
 

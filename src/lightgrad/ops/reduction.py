@@ -310,7 +310,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if x.dtype.kind not in "fc":
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_legacy(x.dtype)}")
-    from .elementwise import div
+    from .arithmetic import div
     dims = _dims(dim, x.ndim)
     count = np.sum(~np.isnan(x), axis=dims, keepdims=keepdim).astype(x.dtype)
     return _finish(div(nansum(input, dim, keepdim), _make(count)), out)
@@ -467,8 +467,8 @@ def _extreme(name, largest, full_cls, dim_cls, binary):
             return _finish(_full_extreme(input, name, np.max if largest else np.min,
                                          full_cls), out)
         if isinstance(dim, Tensor):
-            from . import elementwise
-            op = getattr(elementwise, binary, None)
+            from . import binary_math
+            op = getattr(binary_math, binary, None)
             if op is None:
                 raise NotImplementedError(f"{name}(input, other) needs "
                                           f"lightgrad.{binary}, which is not available")
