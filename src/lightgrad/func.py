@@ -437,7 +437,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             [0., 1.]])
     """
     from .autograd import forward_ad
-    from .ops._batched import Batched
+    from .autograd.batched import Batched
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
                            f"'same'. Got {randomness}")

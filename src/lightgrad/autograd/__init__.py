@@ -177,7 +177,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 def _batched_grads(outputs, grad_outputs, create_graph):
     """The batched grad_outputs of grad(..., is_grads_batched=True): each one's first
     dimension is the batch, the rest must be its output's shape."""
-    from ..ops._batched import Batched
+    from .batched import Batched
     if create_graph:
         raise NotImplementedError("autograd.grad(..., is_grads_batched=True) with "
                                   "create_graph=True is not supported in lightgrad")

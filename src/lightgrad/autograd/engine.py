@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 
 from . import grad_mode
-from .graph import AccumulateGrad, anomaly
+from .batched import B, Batched
+from .graph import NP, T, AccumulateGrad, anomaly
 
 _ndarray = np.ndarray
 _getrefcount = sys.getrefcount
@@ -32,14 +33,12 @@ def _sole_reference_count():
 
 _SOLE = _sole_reference_count()
 
-NS = {}  # False -> the NumPy namespace, True -> the Tensor namespace; filled by ops._core
 wrap = None  # array -> Tensor without grad; set by _tensor
 
 
 def is_batched(g):
-    """Whether g is a batch of gradients or tangents (ops._batched.Batched, which imports
-    this module, hence the name test)."""
-    return type(g).__name__ == "Batched"
+    """Whether g is a batch of gradients or tangents."""
+    return type(g) is Batched
 
 
 def _call_tensor_hooks(hooks, g, as_tensors):
@@ -125,7 +124,7 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
             batched=False):
     """Backpropagate `grads` from the edges `roots`. Returns {target edge: gradient} for
     `targets`; when targets are given only the nodes leading to them run. With `batched`
-    the grads are ops._batched.Batched arrays and the rules run over its namespace."""
+    the grads are autograd.batched.Batched arrays and the rules run over its namespace."""
     # 1. count dependencies over everything reachable from the roots
     deps = {}
     root_nodes = [roots[0][0]] if len(roots) == 1 else \
@@ -155,7 +154,7 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
     heap = [(-n._seq, n) for n in root_nodes if n not in deps]
     heapq.heapify(heap)
     heappop, heappush = heapq.heappop, heapq.heappush
-    ns = NS["batched" if batched else create_graph]
+    ns = B if batched else T if create_graph else NP
     captured = {}
     anomaly_on = anomaly[0]
     # the common case (no targets, hooks or anomaly mode) runs inline below; everything

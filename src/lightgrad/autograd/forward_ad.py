@@ -32,8 +32,9 @@ import weakref
 import numpy as np
 
 from . import grad_mode
+from .batched import B, Batched, _aligned
 from .engine import is_batched
-from .graph import SavedOutput
+from .graph import NP, T, SavedOutput
 
 FORWARD_ONLY = 2       # `_rg` of a dual tensor that does not require grad itself
 DIAGONAL = "diagonal"  # `jvp=` of elementwise ops: the backward rule is also the JVP rule
@@ -164,16 +165,8 @@ def unpack_dual(tensor, *, level=None):
 
 
 # -- propagation through ops --------------------------------------------------------------
-# A tangent is an array of its tensor's shape, or (inside jacfwd) an ops._batched.Batched:
+# A tangent is an array of its tensor's shape, or (inside jacfwd) a Batched (batched.py):
 # several tangents at once, pushed through each op in one go.
-_Batched = []   # [the Batched class], imported on first use (ops imports this module)
-
-
-def _batched_class():
-    if not _Batched:
-        from ..ops._batched import Batched
-        _Batched.append(Batched)
-    return _Batched[0]
 
 
 def propagate(outs, node, inputs, differentiable=None):
@@ -184,14 +177,12 @@ def propagate(outs, node, inputs, differentiable=None):
         return
     batch = _batch_size(tangents)
     if batch is not None:   # line every tangent up as a batch
-        Batched = _batched_class()
         tangents = [t if t is None or type(t) is Batched
                     else Batched(np.broadcast_to(t, (batch,) + t.shape)) for t in tangents]
     rule = type(node)._jvp
     if rule == DIAGONAL and all(o._data.dtype.kind == "f" for o in outs):
         results = [_diagonal_jvp(node, tangents, outs[0]._data, batch is not None)]
     elif rule is not None and rule != DIAGONAL:
-        from ..ops._core import NP
         r = rule(NP, tangents, node._meta, *node._unpack(False))
         results = list(r) if isinstance(r, (list, tuple)) else [r]
     else:
@@ -224,8 +215,6 @@ def _conform(r, d, batch):
         if r.shape != d.shape or r.dtype != d.dtype:
             return np.broadcast_to(r, d.shape).astype(d.dtype)
         return r
-    from ..ops._batched import _aligned
-    Batched = _batched_class()
     if r is None:
         return Batched(np.zeros((batch,) + d.shape, d.dtype))
     a = _aligned(r, d.ndim) if type(r) is Batched else r
@@ -237,8 +226,6 @@ def _conform(r, d, batch):
 def _diagonal_jvp(node, tangents, out, batched):
     """An elementwise op's JVP: its backward rule applied to each input's tangent, summed
     (the Jacobian of each input is diagonal, so it equals its transpose)."""
-    from ..ops._batched import B
-    from ..ops._core import NP
     ns = B if batched else NP
     saved = node._unpack(False)
     total = None
@@ -256,7 +243,6 @@ def _transposed_jvp(node, tangents, outs, batch):
     """J t for each output, by reverse mode through the node's backward rule u -> J^H u
     (a batched backward pass for a batch of tangents)."""
     from .._tensor import Tensor, _make
-    from ..ops._core import T
     from . import grad
     saved = [_make(v._data) if isinstance(v, Tensor) else v for v in node._unpack(True)]
     us = [_make(np.zeros_like(d)).requires_grad_() for d in outs]
@@ -278,4 +264,4 @@ def _transposed_jvp(node, tangents, outs, batch):
         active[0] = True
     if batch is None:
         return [None if r is None else r._data for r in res]
-    return [None if r is None else _batched_class()(r._data) for r in res]
+    return [None if r is None else Batched(r._data) for r in res]

@@ -29,6 +29,33 @@ hook_stack = []
 _hooks_disabled = [None]  # the error message while disable_saved_tensors_hooks is active
 
 
+class RuleNamespace:
+    """The functions a backward rule may call (`ns.exp(x)`, `ns.sum_to(g, shape)`, ...).
+
+    A rule is written once over `ns`; the engine runs it over NP (NumPy arrays, the fast
+    path), T (Tensors, under create_graph, so the gradient is differentiable again) or B
+    (batches of gradients, autograd/batched.py). The op families define the functions
+    (ops._core.ns_def); a namespace with a `fallback` builds a missing name from NP's."""
+
+    def __init__(self, name, fallback=None):
+        self._name, self._fallback = name, fallback
+
+    def __repr__(self):
+        return f"<rule namespace {self._name}>"
+
+    def __getattr__(self, name):
+        fallback = self.__dict__.get("_fallback")
+        if fallback is None or name.startswith("_"):
+            raise AttributeError(f"rule namespace {self._name} has no function {name!r}")
+        fn = fallback(getattr(NP, name))
+        setattr(self, name, fn)       # resolve each name once
+        return fn
+
+
+NP = RuleNamespace("NP")
+T = RuleNamespace("T")
+
+
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 

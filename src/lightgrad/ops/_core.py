@@ -13,7 +13,7 @@ Tensors under create_graph (`T`), so gradients of gradients work for every op. R
 Python operators (+ - * / ** @ unary -, comparisons) and `ns.<fn>` calls, never methods,
 so the same code serves both. Un-broadcasting and casting back to an input's dtype happen
 once, in the engine, for nodes recorded with `bcast=True`. The same rules also run on a
-batch of gradients at once (namespace `B` in ops/_batched.py, for is_grads_batched and
+batch of gradients at once (namespace `B` in autograd/batched.py, for is_grads_batched and
 vectorized Jacobians), and forward-mode AD derives each op's JVP from its rule
 (autograd/forward_ad.py).
 
@@ -30,11 +30,10 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd import engine
 from ..autograd import forward_ad
 from ..autograd.grad_mode import state as _state
-from ..autograd.graph import (Node, SavedOutput, _seq, anomaly, forward_trace,  # noqa: F401
-                              hook_stack, node_class, pack_saved)
+from ..autograd.graph import (NP, T, Node, SavedOutput, _seq, anomaly,  # noqa: F401
+                              forward_trace, hook_stack, node_class, pack_saved)
 
 _ndarray = np.ndarray
 _fw_active = forward_ad.active   # [True] while a forward-AD level is open
@@ -44,19 +43,6 @@ OPS = {}          # public op name -> tuple of node class names it can produce
 RESULT = object()  # marker in `saved`: save the op's own output
 
 
-class _Namespace:
-    """Functions a rule may call; one instance serves arrays, one serves Tensors."""
-
-    def __init__(self, name):
-        self._name = name
-
-    def __repr__(self):
-        return f"<rule namespace {self._name}>"
-
-
-NP = _Namespace("NP")
-T = _Namespace("T")
-engine.NS[False], engine.NS[True] = NP, T
 
 
 def ns_def(name, np_fn, t_fn):

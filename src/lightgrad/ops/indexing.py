@@ -13,6 +13,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd import engine, forward_ad
+from ..autograd.batched import Batched
 from ..autograd.graph import Node
 from ..autograd.grad_mode import state as _state
 from . import _core
@@ -490,7 +491,7 @@ def _write_view_tangent(base, view, tangent):
     pos = _positions(base._data, view._data).reshape(-1)
     new.reshape(lead + (-1,))[..., pos] = 0 if tangent is None else np.broadcast_to(
         _physical(tangent), lead + view._data.shape).reshape(lead + (-1,))
-    forward_ad.set_tangent(base, new if batch is None else forward_ad._batched_class()(new))
+    forward_ad.set_tangent(base, new if batch is None else Batched(new))
     refresh_view_tangents(base, (view,))
 
 

@@ -71,7 +71,7 @@ def _mm_rule(ns, g, transposed, self, mat2):
 
 
 def _product_jvp(ta, tb, a, b):
-    """d(a @ b) = ta @ b + a @ tb (tangents may be batches: ops._batched.Batched)."""
+    """d(a @ b) = ta @ b + a @ tb (tangents may be batches: autograd.batched.Batched)."""
     out = None if ta is None else ta @ b
     if tb is not None:
         out = a @ tb if out is None else out + a @ tb

@@ -1,4 +1,5 @@
-"""Batched backward passes: every rule runs once on a whole batch of gradients.
+"""Batched backward passes: every rule runs once on a whole batch of gradients (the rule
+namespace B).
 
 `autograd.grad(..., is_grads_batched=True)` (and through it `jacobian(vectorize=True)` and
 `func.jacrev`) pushes B upstream gradients through the graph in one pass. The gradients
@@ -14,9 +15,7 @@ batched and the pass is still one walk of the graph.
 """
 import numpy as np
 
-from ..autograd import engine
-from . import reduction  # noqa: F401  (defines the NP functions wrapped below)
-from ._core import NP, _Namespace
+from .graph import NP, RuleNamespace
 
 
 class Batched:
@@ -298,10 +297,12 @@ def cast_like(x, like):
     return np.asarray(x).astype(dt, copy=False)
 
 
-def along_dim(fn):
-    """fn(x, dim, ...) for a function that works along one dim of x, which can be None
-    (cumsum and its reverse): the same dim of every member."""
+def along_dim(name):
+    """NP.<name>(x, dim, ...) for a function that works along one dim of x, which can be
+    None (cumsum and its reverse): the same dim of every member. (Looked up when called:
+    the ops define NP's functions after this module loads.)"""
     def batched(x, dim, *rest):
+        fn = getattr(NP, name)
         if type(x) is not Batched:
             return fn(x, dim, *rest)
         if dim is None:
@@ -318,30 +319,25 @@ def _ndim(x):
     return _logical_ndim(x)
 
 
-class _BatchedNamespace(_Namespace):
-    """Rules' namespace for batched gradients. Names not defined here are looked up in NP:
-    ufuncs broadcast elementwise over the batch, anything else runs member by member."""
+def _batched_fallback(fn):
+    """B's version of an NP function it does not define: ufuncs broadcast elementwise over
+    the batch, anything else runs member by member."""
+    if isinstance(fn, np.ufunc):
+        return elementwise(fn)
 
-    def __getattr__(self, name):
-        fn = getattr(NP, name)
-        if isinstance(fn, np.ufunc):
-            batched = elementwise(fn)
-        else:
-            def batched(*args, _fn=fn, **kwargs):
-                return _per_member(_fn, args, kwargs)
-        setattr(self, name, batched)     # resolve each name once
-        return batched
+    def batched(*args, **kwargs):
+        return _per_member(fn, args, kwargs)
+    return batched
 
 
-B = _BatchedNamespace("B")
+B = RuleNamespace("B", fallback=_batched_fallback)
 for _name, _fn in [("matmul", matmul), ("reshape", reshape), ("sum", bsum),
                    ("swapaxes", swapaxes), ("transpose", transpose), ("getitem", getitem),
                    ("broadcast_to", broadcast_to), ("sum_to", sum_to), ("fix", fix),
                    ("embed", embed), ("cast_like", cast_like), ("shape", _shape),
                    ("ndim", _ndim), ("where", elementwise(np.where)),
                    ("mask_where", elementwise(np.where)),
-                   ("red_cumsum", along_dim(NP.red_cumsum)),
-                   ("red_revcumsum", along_dim(NP.red_revcumsum))]:
+                   ("red_cumsum", along_dim("red_cumsum")),
+                   ("red_revcumsum", along_dim("red_revcumsum"))]:
     setattr(B, _name, _fn)
 B.mT = lambda x: swapaxes(x, -1, -2)
-engine.NS["batched"] = B
