@@ -15,6 +15,8 @@ from .ops.arithmetic import *  # noqa: F401,F403
 from .ops.binary_math import *  # noqa: F401,F403
 from .ops.logic import *  # noqa: F401,F403
 from .ops.reduction import *  # noqa: F401,F403
+from .ops.norms import *  # noqa: F401,F403
+from .ops.scan_sort import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.shape import broadcast_to, expand, flatten, view  # noqa: F401
 from .ops.convert import clone  # noqa: F401

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._tensor import Tensor
 from ._vmap import RULES, BatchedTensor, _error, _state
-from .ops._core import DECLARED, ELEMENTWISE
+from .ops._core import DECLARED, ELEMENTWISE, Batching
 
 # -- helpers for rules -----------------------------------------------------------------------
 def _ndim(x):
@@ -723,13 +723,9 @@ F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softs
 F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
 F.softshrink F.hardshrink F.threshold
 """
-_REDUCE_FLATTEN = "sum mean prod amax amin max min argmax argmin all any nansum nanmean " \
-                  "logsumexp std var count_nonzero median nanmedian std_mean var_mean"
-_DIM_OPS = {1: "cumsum cumprod cummax cummin sort argsort unbind select narrow unsqueeze "
-               "index_select",
-            2: "split chunk topk kthvalue tensor_split"}
-_DIM_DEFAULT = {"split": 0, "chunk": 0, "unbind": 0, "tensor_split": 0, "sort": -1,
-                "argsort": -1, "topk": -1, "kthvalue": -1}
+_DIM_OPS = {1: "unbind select narrow unsqueeze index_select",
+            2: "split chunk tensor_split"}
+_DIM_DEFAULT = {"split": 0, "chunk": 0, "unbind": 0, "tensor_split": 0}
 _RANDOM = "rand_like randn_like bernoulli F.dropout dropout"
 
 
@@ -739,7 +735,20 @@ def _refusal(reason):
     return rule
 
 
-_SHORTHANDS = {ELEMENTWISE: elementwise}
+def _build(batching):
+    """The rule a declaration names: a shorthand, a Batching description, or a rule."""
+    if batching == ELEMENTWISE:
+        return elementwise
+    if not isinstance(batching, Batching):
+        return batching
+    p = batching.params
+    if batching.kind == "along_dim":
+        return _dim_rule(p["pos"], name=p["name"], full=p.get("full"), default=p.get("default"))
+    if batching.kind == "composite":
+        return _composite(p["fn"])
+    if batching.kind == "softmax_like":
+        return _softmax_like
+    raise ValueError(f"unknown batching {batching!r}")
 
 
 def _register_declared():
@@ -750,23 +759,28 @@ def _register_declared():
         if d.vmap_refused is not None:
             RULES[name] = _refusal(d.vmap_refused)
             continue
-        RULES[name] = _SHORTHANDS[d.batch] if isinstance(d.batch, str) else d.batch
+        RULES[name] = _build(d.batch)
         if d.batch == ELEMENTWISE and name + "_" in d.methods:
             RULES[name + "_"] = _inplace
 
 
 def _register():
     _register_declared()
+    declared = dict(RULES)
+    _register_legacy()
+    # an op declared with defop carries its rule: the names below must not override one
+    overridden = sorted(n for n, rule in declared.items() if RULES[n] is not rule)
+    assert not overridden, f"vmap rules of declared ops given again: {overridden}"
+
+
+def _register_legacy():
     for n in _ELEMENTWISE.split():
         RULES[n] = elementwise
-    for n in _REDUCE_FLATTEN.split():
-        RULES[n] = _dim_rule(1, full="flatten")
-    RULES["norm"] = _dim_rule(2, full="flatten")        # norm(input, p, dim, keepdim)
     for pos, names in _DIM_OPS.items():
         for n in names.split():
             RULES[n] = _dim_rule(pos, default=_DIM_DEFAULT.get(n))
     RULES["flip"] = _dim_rule(1, name="dims")
-    for n in ("softmax", "log_softmax", "F.softmax", "F.log_softmax", "F.softmin"):
+    for n in ("F.softmax", "F.log_softmax", "F.softmin"):
         RULES[n] = _softmax_like
     RULES["F.normalize"] = _dim_rule(2, default=1)
     RULES["numel"] = lambda c, args, kwargs: args[0].numel()
@@ -826,9 +840,6 @@ def _register():
     RULES["linalg.solve"] = _solve
     RULES["F.adaptive_avg_pool1d"] = _spatial(2)
     RULES["F.adaptive_max_pool1d"] = _spatial(2)
-    RULES["logcumsumexp"] = _dim_rule(1)
-    RULES["mode"] = _dim_rule(1, default=-1)
-    RULES["aminmax"] = _dim_rule(1, full="flatten")
     RULES["repeat_interleave"] = _dim_rule(2, full="flatten")
     RULES["unflatten"] = _dim_rule(1)
     RULES["tile"] = _tile
@@ -849,10 +860,8 @@ def _register():
         "inner": _composite(lambda lg, a, b: (a * b).sum(-1) if a.dim() <= 1 and b.dim() <= 1
                             else lg.tensordot(a, b, ([-1], [-1]))),
         "vdot": _composite(lambda lg, a, b: (a * b).sum(-1)),
-        "dist": _composite(lambda lg, a, b, p=2: (a - b).norm(p)),
         "hstack": _composite(lambda lg, ts: lg.cat(ts, 1 if ts[0].dim() > 1 else 0)),
         "linalg.multi_dot": _composite(lambda lg, ts: functools.reduce(lg.matmul, ts)),
-        "msort": _composite(lambda lg, x: lg.sort(x, 0).values),
         "ravel": _composite(lambda lg, x: x.reshape(-1)),
         "fliplr": _composite(lambda lg, x: lg.flip(x, (1,))),
         "flipud": _composite(lambda lg, x: lg.flip(x, (0,))),

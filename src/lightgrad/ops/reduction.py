@@ -1,4 +1,5 @@
-"""Reductions, scans, sorting and softmax, each beside its derivative rule.
+"""Reductions (sum, mean, prod, max, min, ...), each declared once with its rule, and the
+helpers the other reduction families (norms.py, scan_sort.py) share.
 
 Rules that route a gradient through indices (max(dim), sort, topk, cummax, ...) use two
 namespace functions defined here: `ns.red_scatter` (scatter-add along a dim into zeros) and
@@ -7,7 +8,6 @@ is the other. Other `red_*` helpers give rules constant masks (ties, zeros, NaNs
 from values: masks carry no gradient, as in torch.
 """
 import builtins
-import warnings
 
 import numpy as np
 
@@ -15,14 +15,9 @@ from .. import _dtype
 from .. import return_types as _rt
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
-from ._core import NP, RESULT, T, declare, node_class, normalize_dims, record, to_out, \
-    to_tensor, with_tangents
-
-__all__ = ["sum", "mean", "prod", "nansum", "nanmean", "max", "min", "amax", "amin", "aminmax",
-           "argmax", "argmin", "std", "var", "var_mean", "std_mean", "logsumexp", "norm",
-           "dist", "softmax", "log_softmax", "cumsum", "cumprod", "cummax", "cummin",
-           "logcumsumexp", "sort", "argsort", "msort", "topk", "kthvalue", "median",
-           "nanmedian", "mode", "any", "all", "count_nonzero"]
+from ._core import (NP, RESULT, T, Sample as S, defop, node_class, normalize_dims, publish,
+                    record, reduce_over, to_out, with_tangents)
+from .arithmetic import DivBackward0, div
 
 _pymax, _pyany = builtins.max, builtins.any   # this module defines max and any
 
@@ -199,8 +194,6 @@ def _t_revcumsum(g, dim):
 
 
 T.red_scatter, T.red_gather, T.red_revcumsum = _t_scatter, _t_gather, _t_revcumsum
-T.red_cumsum = lambda x, dim: x if dim is None else cumsum(x, dim)
-T.red_cumprod = lambda x, dim: cumprod(x, dim)
 T.red_prod = lambda x, dim: prod(x, dim)
 
 
@@ -223,6 +216,27 @@ MeanBackward1 = node_class(
     meta=("self_sym_sizes", "dim", "keepdim", "numel"))
 
 
+def _float_input(input):
+    x = input._data
+    if x.dtype.kind in "fc":
+        return input
+    return input.to(_dtype.get_default_dtype())
+
+
+def _with(values):
+    """Sample inputs with fixed values (zeros, NaNs: cases random inputs never hit)."""
+    return lambda rng: [np.array(v, dtype=np.float64) for v in values]
+
+
+def _nan_input(rng):
+    x = rng.uniform(-2, 2, (2, 3))
+    x[0, 1] = np.nan
+    return [x]
+
+
+_REDUCE = reduce_over(1)
+
+
 def _sum_dtype(x, dtype):
     if dtype is not None:
         return dtype.np
@@ -231,6 +245,9 @@ def _sum_dtype(x, dtype):
     return None
 
 
+@defop(nodes=(SumBackward0, SumBackward1), batch=_REDUCE, samples=[
+    S((2, 3), np_ref=np.sum), S((2, 3), args=(1,), kwargs={"keepdim": True}, id="dim"),
+    S((2, 3), args=([],), np_ref=np.sum, id="empty-dims")])
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Sum of all elements, or over `dim` (int or tuple). `x.sum()`, `x.sum(1, keepdim=True)`"""
     x = input._data
@@ -252,6 +269,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return r if out is None else to_out(r, out)
 
 
+@defop(nodes=(MeanBackward0, MeanBackward1), batch=_REDUCE, samples=[
+    S((2, 3, 4), args=((0, 2),)),
+    S((2, 3), args=(-1,), kwargs={"keepdim": True}, id="keepdim",
+      np_ref=lambda x: x.mean(-1, keepdims=True))])
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Mean of all elements, or over `dim`. `x.mean()`, `x.mean((0, 1))`"""
     x = input._data
@@ -287,6 +308,8 @@ NansumBackward0 = node_class(
     saved=("self",), meta=("self_sym_sizes", "dim", "keepdim"))
 
 
+@defop(nodes=(NansumBackward0,), batch=_REDUCE, samples=[
+    S(make_inputs=_nan_input, np_ref=np.nansum), S((2, 3), args=(1,), id="dim")])
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Sum treating NaN as zero."""
     x = input._data
@@ -301,6 +324,8 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return _finish(r, out)
 
 
+@defop(nodes=(DivBackward0,), batch=_REDUCE, samples=[
+    S(make_inputs=_nan_input, args=(1,), np_ref=lambda x: np.nanmean(x, 1))])
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Mean over the non-NaN elements: nansum / count, as torch composes it."""
     x = input._data
@@ -310,7 +335,6 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if x.dtype.kind not in "fc":
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_legacy(x.dtype)}")
-    from .arithmetic import div
     dims = _dims(dim, x.ndim)
     count = np.sum(~np.isnan(x), axis=dims, keepdims=keepdim).astype(x.dtype)
     return _finish(div(nansum(input, dim, keepdim), _make(count)), out)
@@ -362,6 +386,11 @@ ProdBackward1 = node_class("ProdBackward1", _prod1_rule, saved=("self", "result"
                            meta=("self_sym_sizes", "dim", "keepdim"))
 
 
+@defop(nodes=(ProdBackward0, ProdBackward1), batch=_REDUCE, samples=[
+    S((2, 3), np_ref=np.prod), S((2, 3), args=(1,), np_ref=lambda x: x.prod(1), id="dim"),
+    S((3, 2), args=(0,), kwargs={"keepdim": True}, id="keepdim"), S((), id="0d"),
+    S(make_inputs=_with([[[1.5, 0.0], [2.0, -1.0]]]), id="one-zero"),
+    S(make_inputs=_with([[[0.0, 2.0, 0.0], [1.0, 0.0, 3.0]]]), args=(1,), id="dim-zeros")])
 def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Product of all elements, or along one `dim`. `x.prod()`, `x.prod(1)`"""
     x = input._data
@@ -454,6 +483,22 @@ def _dim_extreme(input, dim, keepdim, name, largest, cls):
     return getattr(_rt, name)((v, _make(indices)))
 
 
+def _select_result(name, input, idx_k, d, keepdim, cls, x=None):
+    """Named tuple (values picked by idx_k along d, indices); the node scatters back."""
+    x = input._data if x is None else x
+    values = _np_gather(x, idx_k, d)
+    indices = idx_k
+    if not keepdim and d is not None and idx_k.ndim == x.ndim and idx_k.shape[d] == 1:
+        values, indices = np.squeeze(values, d), np.squeeze(idx_k, d)
+    if d is None:
+        values = x.copy()
+    if _rg(input):
+        v = record(values, cls, (input,), meta=(x.shape, d, keepdim, idx_k))
+    else:
+        v = _make(values)
+    return getattr(_rt, name)((v, _make(indices)))
+
+
 _MISSING = object()
 
 
@@ -485,8 +530,15 @@ def _extreme(name, largest, full_cls, dim_cls, binary):
     return fn
 
 
-max = _extreme("max", True, MaxBackward1, MaxBackward0, "maximum")
-min = _extreme("min", False, MinBackward1, MinBackward0, "minimum")
+max = defop(_extreme("max", True, MaxBackward1, MaxBackward0, "maximum"),
+            nodes=(MaxBackward1, MaxBackward0), batch=_REDUCE, samples=[
+                S((2, 3), np_ref=np.max), S((2, 3), args=(1,), id="dim",
+                                            np_ref=lambda x: x.max(1)),
+                S((3, 2), args=(0,), kwargs={"keepdim": True}, id="keepdim"),
+                S((), args=(0,), id="0d")])
+min = defop(_extreme("min", False, MinBackward1, MinBackward0, "minimum"),
+            nodes=(MinBackward1, MinBackward0), batch=_REDUCE, samples=[
+                S((2, 3), np_ref=np.min), S((2, 3), kwargs={"dim": -1}, id="dim")])
 
 
 def _amax_amin(name, np_fn, cls):
@@ -510,8 +562,10 @@ def _amax_amin(name, np_fn, cls):
     return fn
 
 
-amax = _amax_amin("amax", np.max, AmaxBackward0)
-amin = _amax_amin("amin", np.min, AminBackward0)
+amax = defop(_amax_amin("amax", np.max, AmaxBackward0), nodes=(AmaxBackward0,), batch=_REDUCE,
+             samples=[S((2, 3), args=(1,), np_ref=lambda x: x.max(1)), S((2, 3), id="all")])
+amin = defop(_amax_amin("amin", np.min, AminBackward0), nodes=(AminBackward0,), batch=_REDUCE,
+             samples=[S((2, 3, 2), args=((0, 2),), kwargs={"keepdim": True})])
 
 
 def _aminmax_rule(ns, g, meta, x, mn, mx):
@@ -529,6 +583,7 @@ AminmaxBackward0 = node_class("AminmaxBackward0", _aminmax_rule, saved=("self", 
                               meta=_even_meta, nout=2)
 
 
+@defop(nodes=(AminmaxBackward0,), batch=_REDUCE, samples=[S((3, 2), kwargs={"dim": 0})])
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) in one call, as a named tuple."""
     x = input._data
@@ -565,612 +620,9 @@ def _argfn(name, largest):
     return fn
 
 
-argmax = _argfn("argmax", True)
-argmin = _argfn("argmin", False)
-
-
-# -- var / std -----------------------------------------------------------------------------
-def _centered(ns, x, dims, n):
-    return x - ns.sum(x, dims, keepdims=True) / n
-
-
-def _var_grad(ns, g, x, meta):
-    shape, dims, keepdim, n, dof = meta
-    k = 2.0 / dof if dof else float("inf")      # dof 0: inf * 0 deviations = nan, as torch
-    return _restore_dims(ns, g, shape, dims, keepdim) * k * _centered(ns, x, dims, n)
-
-
-def _std_grad(ns, g, x, r, meta):
-    shape, dims, keepdim, n, dof = meta
-    rr = _restore_dims(ns, r, shape, dims, keepdim)
-    # NOTE: where std is 0 all deviations are 0 too; the mask only avoids 0/0 (torch gives 0)
-    return _restore_dims(ns, g, shape, dims, keepdim) * _centered(ns, x, dims, n) / \
-        ((rr + ns.red_zeromask(rr)) * dof)
-
-
-_var_meta = ("self_sym_sizes", "dim", "keepdim", "numel", "correction")
-VarBackward0 = node_class("VarBackward0", lambda ns, g, m, x: (_var_grad(ns, g, x, m),),
-                          saved=("self",), meta=_var_meta)
-StdBackward0 = node_class("StdBackward0", lambda ns, g, m, x, r: (_std_grad(ns, g, x, r, m),),
-                          saved=("self", "result"), meta=_var_meta)
-
-
-def _var_mean_rule(ns, g, meta, x):
-    shape, dims, keepdim, n, dof, is_std = meta
-    gv, gm = g
-    out = None
-    if gv is not None:
-        if is_std:
-            r = ns.sqrt(ns.sum(_centered(ns, x, dims, n) ** 2, dims, keepdims=True) / dof)
-            gk = _unsqueeze_to(ns, gv, shape, dims, keepdim)
-            out = _std_grad(ns, gk, x, r, (shape, dims, True, n, dof))
-        else:
-            out = _var_grad(ns, gv, x, meta[:5])
-    if gm is not None:
-        t = _restore_dims(ns, gm, shape, dims, keepdim) / n
-        out = t if out is None else out + t
-    return (out,)
-
-
-VarMeanBackward0 = node_class("VarMeanBackward0", _var_mean_rule, saved=("self",),
-                              meta=_var_meta + ("is_std",), nout=2)
-StdMeanBackward0 = node_class("StdMeanBackward0", _var_mean_rule, saved=("self",),
-                              meta=_var_meta + ("is_std",), nout=2)
-
-
-def _var_args(name, input, dim, unbiased, keepdim, correction):
-    x = input._data
-    if x.dtype.kind not in "fc":
-        raise RuntimeError("std and var only support floating point and complex dtypes")
-    if isinstance(dim, bool):          # var(input, unbiased)
-        dim, unbiased = None, dim
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    dims = _dims(dim, x.ndim)
-    n = _numel(x.shape, dims)
-    dof = _pymax(0, n - correction)
-    if dof <= 0:
-        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
-                      "less than the reduction factor (input numel divided by output numel).",
-                      UserWarning, stacklevel=3)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = x - np.mean(x, axis=dims, keepdims=True) if n else x
-        sq = (c * np.conj(c)).real if x.dtype.kind == "c" else c * c
-        v = np.sum(sq, axis=dims, keepdims=keepdim) / np.asarray(dof, dtype=sq.dtype)
-    return x, dims, n, dof, correction, v.astype(sq.dtype, copy=False)
-
-
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
-    """Variance with Bessel's correction by default; `correction=0` for the population one."""
-    x, dims, n, dof, c, v = _var_args("var", input, dim, unbiased, keepdim, correction)
-    if _rg(input):
-        return _finish(record(v, VarBackward0, (input,), (input,),
-                              meta=(x.shape, dims, keepdim, n, dof)), out)
-    return _finish(_make(v), out)
-
-
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
-    """Standard deviation; same arguments as var."""
-    x, dims, n, dof, c, v = _var_args("std", input, dim, unbiased, keepdim, correction)
-    s = np.sqrt(v)
-    if _rg(input):
-        return _finish(record(s, StdBackward0, (input,), (input, RESULT),
-                              meta=(x.shape, dims, keepdim, n, dof)), out)
-    return _finish(_make(s), out)
-
-
-def _var_mean(name, is_std, cls):
-    def fn(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        x, dims, n, dof, c, v = _var_args(name.split("_")[0], input, dim, unbiased, keepdim,
-                                          correction)
-        m = np.mean(x, axis=dims, keepdims=keepdim) if n else \
-            np.full(v.shape, np.nan, dtype=x.dtype)
-        first = np.sqrt(v) if is_std else v
-        if _rg(input):
-            from ._core import new_node
-            node = new_node(cls, (input,), (input,), meta=(x.shape, dims, keepdim, n, dof,
-                                                           is_std))
-            return with_tangents((_make(first, node, 0), _make(m, node, 1)), node, (input,))
-        return (_make(first), _make(m))
-    fn.__name__ = fn.__qualname__ = name
-    return fn
-
-
-var_mean = _var_mean("var_mean", False, VarMeanBackward0)
-std_mean = _var_mean("std_mean", True, StdMeanBackward0)
-
-
-# -- logsumexp / norm / dist ------------------------------------------------------------
-def _lse_rule(ns, g, meta, x, r):
-    shape, dims, keepdim = meta
-    rr = _restore_dims(ns, r, shape, dims, keepdim)
-    return (_restore_dims(ns, g, shape, dims, keepdim) * ns.exp(x - rr),)
-
-
-LogsumexpBackward0 = node_class("LogsumexpBackward0", _lse_rule, saved=("self", "result"),
-                                meta=("self_sym_sizes", "dim", "keepdim"))
-
-
-def _float_input(input):
-    x = input._data
-    if x.dtype.kind in "fc":
-        return input
-    return input.to(_dtype.get_default_dtype())
-
-
-def logsumexp(input, dim=_MISSING, keepdim=False, *, out=None):
-    """log(sum(exp(x))) over `dim`, computed with the max shifted out (no overflow)."""
-    if dim is _MISSING:
-        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
-    input = _float_input(input)
-    x = input._data
-    dims = _dims(dim, x.ndim)
-    if x.size:
-        m = np.max(x, axis=dims, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-    else:
-        m = np.zeros(_kept_shape(x.shape, dims), x.dtype)
-    with np.errstate(divide="ignore"):
-        data = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
-    if not keepdim:
-        data = data.reshape([s for i, s in enumerate(x.shape) if i not in dims])
-    data = data.astype(x.dtype, copy=False)
-    if _rg(input):
-        return _finish(record(data, LogsumexpBackward0, (input,), (input, RESULT),
-                              meta=(x.shape, dims, keepdim)), out)
-    return _finish(_make(data), out)
-
-
-def _norm_grad(ns, g, x, r, shape, dims, keepdim, p):
-    """Gradient of the vector p-norm of x over dims; g and r are reduced."""
-    if p == 0:
-        return None
-    gr = _restore_dims(ns, g, shape, dims, keepdim)
-    if p == 1:
-        return gr * ns.sign(x)
-    rr = _restore_dims(ns, r, shape, dims, keepdim)
-    if p == 2:
-        return gr * x / (rr + ns.red_zeromask(rr))
-    sgn = ns.sign(x)
-    if p == float("inf") or p == -float("inf"):
-        share = ns.red_evenly(x * sgn, _unsqueeze_to(ns, r, shape, dims, keepdim), dims)
-        return gr * sgn * share
-    return gr * sgn * (x * sgn) ** (p - 1) / (rr + ns.red_zeromask(rr)) ** (p - 1)
-
-
-def _norm_rule(ns, g, meta, x, r):
-    shape, dims, keepdim, p = meta
-    return (_norm_grad(ns, g, x, r, shape, dims, keepdim, p),)
-
-
-LinalgVectorNormBackward0 = node_class("LinalgVectorNormBackward0", _norm_rule,
-                                       saved=("self", "result"),
-                                       meta=("self_sym_sizes", "dim", "keepdim", "ord"))
-
-
-def _np_vector_norm(x, p, dims, keepdim):
-    a = np.abs(x)
-    if p == float("inf"):
-        return np.max(a, axis=dims, keepdims=keepdim) if a.size else \
-            np.zeros(np.sum(a, axis=dims, keepdims=keepdim).shape, a.dtype)
-    if p == -float("inf"):
-        return np.min(a, axis=dims, keepdims=keepdim)
-    if p == 0:
-        return np.sum(a != 0, axis=dims, keepdims=keepdim).astype(a.dtype)
-    if p == 1:
-        return np.sum(a, axis=dims, keepdims=keepdim)
-    if p == 2:
-        return np.sqrt(np.sum(a * a, axis=dims, keepdims=keepdim))
-    return np.power(np.sum(np.power(a, p), axis=dims, keepdims=keepdim), 1.0 / p)
-
-
-def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
-    """Vector p-norm over `dim` (all elements by default); 'fro' is the 2-norm."""
-    x = input._data
-    if x.dtype.kind not in "fc":
-        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_legacy(x.dtype)}")
-    if p is None or p == "fro":
-        p = 2
-    elif isinstance(p, str):
-        raise NotImplementedError(f"norm(p={p!r}) is not supported by lightgrad")
-    if dtype is not None and x.dtype != dtype.np:
-        input = input.to(dtype)
-        x = input._data
-    p = float(p) if not isinstance(p, int) else p
-    dims = _dims(dim, x.ndim)
-    data = _np_vector_norm(x, p, dims, keepdim)
-    if _rg(input):
-        return _finish(record(data, LinalgVectorNormBackward0, (input,), (input, RESULT),
-                              meta=(x.shape, dims, keepdim, p)), out)
-    return _finish(_make(data), out)
-
-
-def _dist_rule(ns, g, p, a, b, r):
-    d = a - b
-    shape = ns.red_shape(d)
-    gd = _norm_grad(ns, g, d, r, shape, tuple(range(len(shape))), False, p)
-    if gd is None:
-        return None, None
-    return gd, -gd
-
-
-DistBackward0 = node_class("DistBackward0", _dist_rule, saved=("self", "other", "result"),
-                           meta=("p",))
-
-
-def dist(input, other, p=2):
-    """The p-norm of input - other (broadcast)."""
-    from ._core import binary_operands
-    a, b, x, y = binary_operands(input, other)
-    b = to_tensor(b) if not isinstance(b, Tensor) else b
-    diff = x - y
-    if diff.dtype.kind not in "fc":
-        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_legacy(diff.dtype)}")
-    p = float(p) if not isinstance(p, int) else p
-    data = _np_vector_norm(diff, p, tuple(range(diff.ndim)), False)
-    if _state.grad_enabled and (a._rg or b._rg):
-        return record(data, DistBackward0, (a, b), (a, b, RESULT), meta=p, bcast=True)
-    return _make(data)
-
-
-# -- softmax / log_softmax --------------------------------------------------------------
-def _softmax_rule(ns, g, d, y):
-    gy = g * y
-    return (gy - y * ns.sum(gy, d, keepdims=True),)
-
-
-def _log_softmax_rule(ns, g, d, y):
-    return (g - ns.exp(y) * ns.sum(g, d, keepdims=True),)
-
-
-SoftmaxBackward0 = node_class("SoftmaxBackward0", _softmax_rule, saved=("result",),
-                              meta=("dim",))
-LogSoftmaxBackward0 = node_class("LogSoftmaxBackward0", _log_softmax_rule, saved=("result",),
-                                 meta=("dim",))
-
-
-def _softmax_input(input, dim, dtype, kernel):
-    if dtype is not None and input._data.dtype != dtype.np:
-        input = input.to(dtype)
-    x = input._data
-    if x.dtype.kind not in "fc":
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_legacy(x.dtype)}\'')
-    if dim is None:
-        raise TypeError("softmax() missing required argument 'dim'")
-    return input, x, _one_dim(dim, x.ndim)
-
-
-def softmax(input, dim=None, dtype=None):
-    """exp(x) / sum(exp(x)) along `dim`, with the row max shifted out."""
-    input, x, d = _softmax_input(input, dim, dtype, "softmax_kernel_impl")
-    if x.size:
-        e = np.exp(x - np.max(x, axis=d, keepdims=True))
-        data = e / np.sum(e, axis=d, keepdims=True)
-    else:
-        data = x.copy()
-    if _rg(input):
-        return record(data, SoftmaxBackward0, (input,), (RESULT,), meta=d)
-    return _make(data)
-
-
-def log_softmax(input, dim=None, dtype=None):
-    """x - logsumexp(x) along `dim`, computed stably."""
-    input, x, d = _softmax_input(input, dim, dtype, "log_softmax_kernel_impl")
-    if x.size:
-        s = x - np.max(x, axis=d, keepdims=True)
-        data = s - np.log(np.sum(np.exp(s), axis=d, keepdims=True))
-    else:
-        data = x.copy()
-    if _rg(input):
-        return record(data, LogSoftmaxBackward0, (input,), (RESULT,), meta=d)
-    return _make(data)
-
-
-# -- scans: cumsum / cumprod / cummax / cummin / logcumsumexp ---------------------------
-CumsumBackward0 = node_class("CumsumBackward0", lambda ns, g, d: (ns.red_revcumsum(g, d),),
-                             meta=("dim",))
-
-
-def cumsum(input, dim, *, dtype=None, out=None):
-    """Running sum along `dim`. Integer and bool inputs give int64."""
-    x = input._data
-    sdt = _sum_dtype(x, dtype)
-    bc = sdt is not None and x.dtype != sdt
-    d = _one_dim(dim, x.ndim)
-    data = np.cumsum(x, axis=d, dtype=sdt) if d is not None else x.astype(sdt or x.dtype)
-    data = data.reshape(x.shape)
-    if _rg(input):
-        return _finish(record(data, CumsumBackward0, (input,), meta=d, bcast=bc), out)
-    return _finish(_make(data), out)
-
-
-def _cumprod_rule(ns, g, d, x, y):
-    if d is None:
-        return (g,)
-    if not ns.red_anyzero(x):
-        return (ns.red_revcumsum(g * y, d) / x,)
-    # NOTE: with zeros, y/x is undefined: for each k recompute the running products with
-    # x_k := 1 (row k of an (n, n) stack) and sum g_i over i >= k. O(n^2), exact.
-    n = ns.red_shape(x)[d]
-    xs, gs = ns.swapaxes(x, d, -1), ns.swapaxes(g, d, -1)
-    s = ns.red_shape(xs)
-    eye = ns.red_eye(n, x)
-    rows = ns.reshape(xs, s[:-1] + (1, n)) * (1 - eye) + eye
-    prods = ns.red_cumprod(rows, -1) * ns.red_triu(n, x)
-    gk = ns.sum(ns.reshape(gs, s[:-1] + (1, n)) * prods, -1)
-    return (ns.swapaxes(gk, d, -1),)
-
-
-CumprodBackward0 = node_class("CumprodBackward0", _cumprod_rule, saved=("self", "result"),
-                              meta=("dim",))
-
-
-def cumprod(input, dim, *, dtype=None, out=None):
-    """Running product along `dim`; its gradient is exact with zeros in the input."""
-    x = input._data
-    sdt = _sum_dtype(x, dtype)
-    if sdt is not None and x.dtype != sdt:
-        input = input.to(_dtype.from_numpy_dtype(np.dtype(sdt)))
-        x = input._data
-    d = _one_dim(dim, x.ndim)
-    data = np.cumprod(x, axis=d) if d is not None else x.copy()
-    if _rg(input):
-        return _finish(record(data, CumprodBackward0, (input,), (input, RESULT), meta=d), out)
-    return _finish(_make(data), out)
-
-
-def _scan_rule(ns, g, meta):
-    shape, d, idx = meta
-    return (ns.red_scatter(g, idx, d, shape),)
-
-
-CummaxBackward0 = node_class("CummaxBackward0", _scan_rule,
-                             meta=("self_sym_sizes", "dim", "indices"))
-CumminBackward0 = node_class("CumminBackward0", _scan_rule,
-                             meta=("self_sym_sizes", "dim", "indices"))
-
-
-def _cum_extreme(name, largest, cls):
-    def fn(input, dim, *, out=None):
-        x = input._data
-        d = _one_dim(dim, x.ndim)
-        if d is None:
-            values, idx = x.copy(), np.zeros((), np.int64)
-        else:
-            xs = np.moveaxis(x, d, 0)
-            vals = np.empty_like(xs)
-            ids = np.zeros(xs.shape, np.int64)
-            isf = x.dtype.kind in "fc"
-            if xs.shape[0]:
-                cur, cur_i = xs[0].copy(), np.zeros(xs.shape[1:], np.int64)
-                vals[0], ids[0] = cur, cur_i
-                for i in range(1, xs.shape[0]):
-                    v = xs[i]
-                    take = v >= cur if largest else v <= cur
-                    if isf:      # NaN takes over and then stays
-                        take = (take & ~np.isnan(cur)) | (np.isnan(v) & ~np.isnan(cur))
-                    cur = np.where(take, v, cur)
-                    cur_i = np.where(take, i, cur_i)
-                    vals[i], ids[i] = cur, cur_i
-            values, idx = np.moveaxis(vals, 0, d), np.moveaxis(ids, 0, d)
-        if _rg(input):
-            v = record(values, cls, (input,), meta=(x.shape, d, idx))
-        else:
-            v = _make(values)
-        r = getattr(_rt, name)((v, _make(idx)))
-        if out is not None:
-            to_out(r[0], out[0])
-            to_out(r[1], out[1])
-            return getattr(_rt, name)((out[0], out[1]))
-        return r
-    fn.__name__ = fn.__qualname__ = name
-    return fn
-
-
-cummax = _cum_extreme("cummax", True, CummaxBackward0)
-cummin = _cum_extreme("cummin", False, CumminBackward0)
-
-
-def _lcse_rule(ns, g, d, x, y):
-    if d is None:
-        return (g,)
-    # d x_k = sum_{i >= k} g_i exp(x_k - y_i); a per-row constant shift keeps exp in range
-    c = ns.red_amaxc(x, d)
-    return (ns.exp(x - c) * ns.red_revcumsum(g * ns.exp(c - y), d),)
-
-
-LogcumsumexpBackward0 = node_class("LogcumsumexpBackward0", _lcse_rule,
-                                   saved=("self", "result"), meta=("dim",))
-
-
-def logcumsumexp(input, dim, *, out=None):
-    """log(cumsum(exp(x))) along `dim`, computed stably."""
-    input = _float_input(input)
-    x = input._data
-    d = _one_dim(dim, x.ndim)
-    if d is None or x.size == 0:
-        data = x.copy()
-    else:
-        data = np.logaddexp.accumulate(x, axis=d)
-    if _rg(input):
-        return _finish(record(data, LogcumsumexpBackward0, (input,), (input, RESULT),
-                              meta=d), out)
-    return _finish(_make(data), out)
-
-
-# -- sort / argsort / topk / kthvalue / median / mode ----------------------------------
-SortBackward0 = node_class("SortBackward0", _select_rule, meta=_sel_meta)
-SortBackward1 = node_class("SortBackward1", _select_rule, meta=_sel_meta)
-TopkBackward0 = node_class("TopkBackward0", _select_rule, meta=_sel_meta)
-KthvalueBackward0 = node_class("KthvalueBackward0", _select_rule, meta=_sel_meta)
-MedianBackward1 = node_class("MedianBackward1", _select_rule, meta=_sel_meta)
-NanmedianBackward1 = node_class("NanmedianBackward1", _select_rule, meta=_sel_meta)
-ModeBackward0 = node_class("ModeBackward0", _select_rule, meta=_sel_meta)
-MedianBackward0 = node_class("MedianBackward0", _evenly_rule, saved=("self", "result"),
-                             meta=_even_meta)
-NanmedianBackward0 = node_class("NanmedianBackward0", _evenly_rule, saved=("self", "result"),
-                                meta=_even_meta)
-
-
-def _argsort_np(x, d, descending):
-    """Stable sort order along d; NaN sorts as the largest value, as in torch."""
-    if d is None:
-        return np.zeros((), np.int64)
-    if x.dtype == np.bool_ or x.dtype.kind == "u":
-        x = x.astype(np.int64)
-    if not descending:
-        return np.argsort(x, axis=d, kind="stable").astype(np.int64)
-    if x.dtype.kind == "f":
-        # primary key: NaN first; secondary: larger first (stable)
-        xs = np.moveaxis(x, d, -1)
-        order = np.lexsort((-xs, ~np.isnan(xs)), axis=-1)
-        return np.moveaxis(order, -1, d).astype(np.int64)
-    # for ints: reverse-stable via sorting the negation (bounded above by int64 max)
-    return np.argsort(-x.astype(np.int64) if x.dtype != np.int64 else
-                      np.where(x == np.iinfo(np.int64).min, np.iinfo(np.int64).max, -x),
-                      axis=d, kind="stable").astype(np.int64)
-
-
-def _select_result(name, input, idx_k, d, keepdim, cls, x=None):
-    """Named tuple (values picked by idx_k along d, indices); the node scatters back."""
-    x = input._data if x is None else x
-    values = _np_gather(x, idx_k, d)
-    indices = idx_k
-    if not keepdim and d is not None and idx_k.ndim == x.ndim and idx_k.shape[d] == 1:
-        values, indices = np.squeeze(values, d), np.squeeze(idx_k, d)
-    if d is None:
-        values = x.copy()
-    if _rg(input):
-        v = record(values, cls, (input,), meta=(x.shape, d, keepdim, idx_k))
-    else:
-        v = _make(values)
-    return getattr(_rt, name)((v, _make(indices)))
-
-
-def _out_pair(r, out, name):
-    if out is None:
-        return r
-    to_out(r[0], out[0])
-    to_out(r[1], out[1])
-    return getattr(_rt, name)((out[0], out[1]))
-
-
-def sort(input, dim=-1, descending=False, *, stable=None, out=None):
-    """Sorted values and their indices along `dim` (stable)."""
-    x = input._data
-    d = _one_dim(dim, x.ndim)
-    idx = _argsort_np(x, d, descending)
-    cls = SortBackward0 if stable is None else SortBackward1
-    return _out_pair(_select_result("sort", input, idx, d, True, cls), out, "sort")
-
-
-def argsort(input, dim=-1, descending=False, *, stable=False):
-    x = input._data
-    return _make(_argsort_np(x, _one_dim(dim, x.ndim), descending))
-
-
-def msort(input, *, out=None):
-    r = sort(input, 0)[0]
-    return _finish(r, out)
-
-
-def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
-    """The k largest (or smallest) elements along `dim` and their indices."""
-    x = input._data
-    d = _one_dim(dim, x.ndim)
-    n = x.shape[d] if d is not None else 1
-    if not 0 <= k <= n:
-        raise RuntimeError("selected index k out of range")
-    idx = _argsort_np(x, d, largest)
-    if d is not None:
-        idx = np.take(idx, np.arange(k), axis=d)
-    elif k == 0:
-        raise RuntimeError("selected index k out of range")
-    return _out_pair(_select_result("topk", input, idx, d, True, TopkBackward0), out, "topk")
-
-
-def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
-    """The k-th smallest element along `dim` and its index."""
-    x = input._data
-    d = _one_dim(dim, x.ndim)
-    n = x.shape[d] if d is not None else 1
-    if not 1 <= k <= n:
-        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension "
-                           f"{d if d is not None else 0}")
-    idx = _argsort_np(x, d, False)
-    if d is not None:
-        idx = np.take(idx, [k - 1], axis=d)
-    return _out_pair(_select_result("kthvalue", input, idx, d, keepdim, KthvalueBackward0),
-                     out, "kthvalue")
-
-
-def _median_index(x, d, ignore_nan):
-    """Index (kept dim) of the lower median along d. NaN: torch's median returns the first
-    NaN; nanmedian skips NaNs (all-NaN slices give a NaN)."""
-    order = _argsort_np(x, d, False)               # NaNs last, stable
-    n = x.shape[d]
-    if x.dtype.kind == "f":
-        nans = np.sum(np.isnan(x), axis=d, keepdims=True)
-    else:
-        nans = np.zeros(_kept_shape(x.shape, (d,)), np.int64)
-    valid = n - nans
-    if ignore_nan:
-        pos = np.where(valid > 0, (valid - 1) // 2, 0)
-    else:
-        pos = np.where(nans > 0, valid, (n - 1) // 2)
-    return np.take_along_axis(order, pos, d)
-
-
-def _median(name, ignore_nan, full_cls, dim_cls):
-    def fn(input, dim=None, keepdim=False, *, out=None):
-        x = input._data
-        if dim is None:
-            if x.size == 0:
-                data = np.array(np.nan, dtype=x.dtype) if x.dtype.kind == "f" else None
-                if data is None:
-                    raise IndexError(f"{name}(): Expected reduction dim to be specified for "
-                                     "input.numel() == 0.")
-            else:
-                flat = x.reshape(-1)
-                data = flat[_median_index(flat, 0, ignore_nan)[0]]
-            if _rg(input):
-                return record(data, full_cls, (input,), (input, RESULT),
-                              meta=(x.shape, tuple(range(x.ndim)), False))
-            return _make(data)
-        d = _one_dim(dim, x.ndim)
-        _check_nonempty_dim(name, x, d)
-        idx = _median_index(x, d, ignore_nan) if d is not None else np.zeros((), np.int64)
-        return _out_pair(_select_result(name, input, idx, d, keepdim, dim_cls), out, name)
-    fn.__name__ = fn.__qualname__ = name
-    return fn
-
-
-median = _median("median", False, MedianBackward0, MedianBackward1)
-nanmedian = _median("nanmedian", True, NanmedianBackward0, NanmedianBackward1)
-
-
-def mode(input, dim=-1, keepdim=False, *, out=None):
-    """The most frequent value along `dim` (the smallest among equally frequent ones) and
-    the index of its last occurrence, as torch reports it."""
-    x = input._data
-    d = _one_dim(dim, x.ndim)
-    if d is None:
-        idx = np.zeros((), np.int64)
-    else:
-        _check_nonempty_dim("mode", x, d)
-        xs = np.moveaxis(x, d, -1)
-        rows = xs.reshape(-1, xs.shape[-1])
-        best = np.zeros(rows.shape[0], np.int64)
-        for r, row in enumerate(rows):
-            vals, counts = np.unique(row, return_counts=True)
-            v = vals[np.argmax(counts)]                 # first max count = smallest value
-            best[r] = np.flatnonzero((row == v) | (np.isnan(row) & np.isnan(v))
-                                     if row.dtype.kind == "f" else row == v)[-1]
-        idx = np.expand_dims(best.reshape(xs.shape[:-1]), d)
-    return _out_pair(_select_result("mode", input, idx, d, keepdim, ModeBackward0), out,
-                     "mode")
+argmax = defop(_argfn("argmax", True), batch=_REDUCE,
+               samples=[S((2, 3), args=(1,), np_ref=lambda x: x.argmax(1))])
+argmin = defop(_argfn("argmin", False), batch=_REDUCE, samples=[S((2, 3))])
 
 
 # -- any / all / count_nonzero ---------------------------------------------------------
@@ -1186,63 +638,21 @@ def _logical(name, np_fn):
     return fn
 
 
-any = _logical("any", np.any)
-all = _logical("all", np.all)
+any = defop(_logical("any", np.any), batch=_REDUCE, samples=[
+    S(make_inputs=lambda rng: [rng.uniform(size=(2, 3)) > 0.5], args=(1,),
+      np_ref=lambda x: x.any(1))])
+all = defop(_logical("all", np.all), batch=_REDUCE, samples=[
+    S(make_inputs=lambda rng: [rng.uniform(size=(2, 3)) > 0.1])])
 
 
+@defop(batch=_REDUCE, samples=[
+    S(make_inputs=lambda rng: [np.array([[0, 2, 0], [1, 3, 0]])], args=(0,))])
 def count_nonzero(input, dim=None):
     x = input._data
     dims = _dims(dim, x.ndim)
     return _make(np.asarray(np.count_nonzero(x, axis=dims)).astype(np.int64))
 
 
-# -- registration ----------------------------------------------------------------------
 T.sum = lambda x, axis=None, keepdims=False: sum(x, axis, keepdims)
-declare("sum", "SumBackward0", "SumBackward1")
-declare("mean", "MeanBackward0", "MeanBackward1")
-declare("prod", "ProdBackward0", "ProdBackward1")
-declare("nansum", "NansumBackward0")
-declare("nanmean", "DivBackward0")
-declare("max", "MaxBackward1", "MaxBackward0")
-declare("min", "MinBackward1", "MinBackward0")
-declare("amax", "AmaxBackward0")
-declare("amin", "AminBackward0")
-declare("aminmax", "AminmaxBackward0")
-declare("var", "VarBackward0")
-declare("std", "StdBackward0")
-declare("var_mean", "VarMeanBackward0")
-declare("std_mean", "StdMeanBackward0")
-declare("logsumexp", "LogsumexpBackward0")
-declare("norm", "LinalgVectorNormBackward0")
-declare("dist", "DistBackward0")
-declare("softmax", "SoftmaxBackward0")
-declare("log_softmax", "LogSoftmaxBackward0")
-declare("cumsum", "CumsumBackward0")
-declare("cumprod", "CumprodBackward0")
-declare("cummax", "CummaxBackward0")
-declare("cummin", "CumminBackward0")
-declare("logcumsumexp", "LogcumsumexpBackward0")
-declare("sort msort", "SortBackward0", "SortBackward1")
-declare("topk", "TopkBackward0")
-declare("kthvalue", "KthvalueBackward0")
-declare("median", "MedianBackward0", "MedianBackward1")
-declare("nanmedian", "NanmedianBackward0", "NanmedianBackward1")
-declare("mode", "ModeBackward0")
 
-for _name in __all__:
-    setattr(Tensor, _name, globals()[_name])
-del _name
-
-
-def _cumsum_(self, dim, *, dtype=None):
-    from ._core import inplace
-    return inplace(self, cumsum, dim, dtype=dtype)
-
-
-def _cumprod_(self, dim, *, dtype=None):
-    from ._core import inplace
-    return inplace(self, cumprod, dim, dtype=dtype)
-
-
-Tensor.cumsum_ = _cumsum_
-Tensor.cumprod_ = _cumprod_
+__all__ = publish(globals())
