@@ -34,7 +34,7 @@ def render():
                 f"`{x}`" for x in d.dunders]
             nodes = ", ".join(c.__name__ for c in d.nodes) or "-"
             vmap = f"refused: {d.vmap_refused}" if d.vmap_refused else d.batch if \
-                isinstance(d.batch, str) else getattr(d.batch, "__name__", "rule")
+                isinstance(d.batch, str) else d.batch.__name__.lstrip("_")
             out.append(f"| {names} | {' '.join(also) or '-'} | {nodes} | {vmap} |")
         out.append("")
     return "\n".join(out)

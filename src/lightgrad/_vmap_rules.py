@@ -13,42 +13,14 @@ import functools
 import numpy as np
 
 from ._tensor import Tensor
-from ._vmap import RULES, BatchedTensor, _error, _state
-from .ops._core import DECLARED, ELEMENTWISE, Batching
+from ._vmap import RULES, BatchedTensor, _state
+from .ops._batching import (along_dim, arg, elementwise, inplace_elementwise, ndim, norm_dim,
+                            phys, refused, set_arg, shift, softmax_like, vmap_error)
+from .ops._core import DECLARED, ELEMENTWISE
 
-# -- helpers for rules -----------------------------------------------------------------------
-def _ndim(x):
-    if type(x) is BatchedTensor or isinstance(x, Tensor):
-        return x.dim()
-    return np.ndim(x) if isinstance(x, (np.ndarray, np.generic)) else 0
-
-
-def _phys(c, x, nd=None):
-    """x's physical tensor with dims of size 1 inserted after the batch dim so that it has
-    `nd` logical dims (not batched at this level: x itself)."""
-    if not c.batched(x):
-        return x
-    p = x._p
-    have = len(p.shape) - 1
-    if nd is None or nd <= have:
-        return p
-    shape = tuple(p.shape)
-    return p.reshape(shape[:1] + (1,) * (nd - have) + shape[1:])
-
-
-def _norm_dim(d, nd):
-    n = max(nd, 1)
-    if not -n <= d < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
-                         f" but got {d})")
-    return d % n
-
-
-def _shift(d, nd):
-    """A logical dim (int or sequence of ints) as the physical one."""
-    if isinstance(d, (list, tuple)):
-        return type(d)(_norm_dim(x, nd) + 1 for x in d)
-    return _norm_dim(d, nd) + 1
+# -- helpers for rules (ops/_batching.py has the common rules and helpers) ----------------
+_ndim, _phys, _norm_dim, _shift, _arg, _set = ndim, phys, norm_dim, shift, arg, set_arg
+_error = vmap_error
 
 
 def _expand_to(c, x, n):
@@ -80,77 +52,6 @@ def _set(args, kwargs, pos, name, value):
 
 
 # -- rules ---------------------------------------------------------------------------------
-def elementwise(c, args, kwargs):
-    """Ops that broadcast elementwise: line every operand up on the same logical dims."""
-    if c.name == "where" and len(args) + len(kwargs) == 1:
-        raise _error("We do not support batching operators that can output dynamic shape. "
-                     "Attempted to vmap over where(condition) (nonzero).")
-    values = list(args) + list(kwargs.values())
-    nd = max((_ndim(v) for v in values), default=0)
-    args = tuple(_phys(c, a, nd) for a in args)
-    kwargs = {k: _phys(c, v, nd) for k, v in kwargs.items()}
-    return c.wrap(c(*args, **kwargs))
-
-
-def _dim_rule(pos, name="dim", full=None, default=None):
-    """Ops along `dim` (argument `pos`/`name`, `default` when not given): the dim moves one
-    to the right. With full="flatten", dim=None (the whole tensor) flattens the example
-    dims first."""
-    def rule(c, args, kwargs):
-        x = args[0]
-        if c.name in ("max", "min") and len(args) > 1 and isinstance(args[1], Tensor):
-            return elementwise(c, args, kwargs)         # max(a, b): elementwise
-        if not c.batched(x):      # a batched tensor in another argument (index, ...)
-            raise _error(f"the batching rule for {c.name} needs the batched tensor as its "
-                         "first argument")
-        nd = x.dim()
-        p = x._p
-        d = _arg(args, kwargs, pos, name)
-        if isinstance(d, bool):             # std(x, False): the unbiased flag, not a dim
-            raise _error(f"{c.name} with a positional unbiased flag has no batching rule; "
-                         "pass dim= and correction= instead")
-        if isinstance(d, (list, tuple)) and not d and full == "flatten":
-            d = None                            # dim=() reduces everything, as torch does
-            args, kwargs = _set(args, kwargs, pos, name, None)
-        if d is None and full == "flatten":
-            keep = kwargs.get("keepdim", len(args) > pos + 1 and args[pos + 1])
-            flat = p.reshape(p.shape[0], -1) if nd else p.reshape(p.shape[0], 1)
-            args, kwargs = _set(args, kwargs, pos, name, 1)
-            out = c(flat, *args[1:], **kwargs)
-            if isinstance(out, tuple) and c.name in ("max", "min", "median", "nanmedian"):
-                out = out[0]                # the whole-tensor form returns values only
-            if keep:
-                out = out.reshape((p.shape[0],) + (1,) * nd)
-            return c.wrap(out)
-        if d is None:
-            if default is None:
-                return c.wrap(c(p, *args[1:], **kwargs))
-            d = default
-            args, kwargs = _set(args, kwargs, pos, name, d)
-        if nd == 0 and c.name not in _NEW_DIM:
-            # dim 0 / -1 of a 0-d example: work on a (batch, 1) tensor
-            p = p.reshape(p.shape[0], 1)
-            d2 = 1 if not isinstance(d, (list, tuple)) else (1,)
-            args, kwargs = _set(args, kwargs, pos, name, d2)
-            out = c(p, *args[1:], **kwargs)
-            keep = kwargs.get("keepdim", False)
-            return c.wrap(_squeeze_one(out) if not keep else out.reshape(-1))
-        args, kwargs = _set(args, kwargs, pos, name, _shift(d, nd + (1 if c.name in _NEW_DIM
-                                                                       else 0)))
-        return c.wrap(c(p, *args[1:], **kwargs))
-    return rule
-
-
-_NEW_DIM = {"unsqueeze"}
-
-
-def _squeeze_one(out):
-    if isinstance(out, tuple):
-        return type(out)([o.reshape(-1) for o in out]) if type(out) is not tuple else \
-            tuple(o.reshape(-1) for o in out)
-    return out.reshape(-1)
-
-
 def _sizes(args, kwargs, name):
     """The sizes of view(2, 3), view((2, 3)) or view(shape=(2, 3)) (also permute, expand)."""
     if len(args) > 2 or len(args) == 2 and isinstance(args[1], (int, np.integer)):
@@ -400,12 +301,6 @@ _PER_SAMPLE_LOSSES = ("F.cross_entropy", "F.nll_loss", "F.multi_margin_loss",
                       "F.multilabel_margin_loss")
 
 
-def _softmax_like(c, args, kwargs):
-    if _arg(args, kwargs, 1, "dim") is None:
-        raise _error(f"{c.name} inside vmap needs an explicit dim")
-    return _dim_rule(1)(c, args, kwargs)
-
-
 def _masked_fill(c, args, kwargs):
     x, mask, value = args[0], args[1], _arg(args, kwargs, 2, "value")
     if not c.batched(value):
@@ -416,7 +311,7 @@ def _masked_fill(c, args, kwargs):
 def _fill_(c, args, kwargs):
     x, value = args[0], _arg(args, kwargs, 1, "value")
     if not c.batched(x):
-        return _inplace(c, args, kwargs)        # raises: an unbatched tensor written per example
+        return inplace_elementwise(c, args, kwargs)  # raises: unbatched self
     x._p.copy_(_phys(c, value, x.dim()) if c.batched(value) else
                _lg().as_tensor(value, dtype=x.dtype).expand(tuple(x._p.shape)))
     return x
@@ -542,7 +437,7 @@ def _linalg_norm(c, args, kwargs):
     x, ord_, d = args[0], _arg(args, kwargs, 1, "ord"), _arg(args, kwargs, 2, "dim")
     if d is None and ord_ is not None:
         args, kwargs = _set(args, kwargs, 2, "dim", (-2, -1) if x.dim() == 2 else -1)
-    return _dim_rule(2, full="flatten")(c, args, kwargs)
+    return along_dim(2, full="flatten")(c, args, kwargs)
 
 
 def _diagonal(c, args, kwargs):
@@ -703,18 +598,6 @@ def _composite(fn):
     return lambda c, args, kwargs: fn(_lg(), *args, **kwargs)
 
 
-def _inplace(c, args, kwargs):
-    """In-place ops on a batched tensor write into its physical tensor."""
-    if not c.batched(args[0]):
-        raise _error("vmap: inplace arithmetic(self, *extra_args) is not possible because "
-                     "there exists a Tensor `other` in extra_args that has more elements than "
-                     "`self`.")
-    nd = args[0].dim()
-    rest = tuple(_phys(c, a, nd) for a in args[1:])
-    c(args[0]._p, *rest, **kwargs)
-    return args[0]
-
-
 # ops not yet declared with defop (whose declarations carry their rule)
 _ELEMENTWISE = """
 clone contiguous detach zeros_like ones_like empty_like full_like
@@ -729,39 +612,17 @@ _DIM_DEFAULT = {"split": 0, "chunk": 0, "unbind": 0, "tensor_split": 0}
 _RANDOM = "rand_like randn_like bernoulli F.dropout dropout"
 
 
-def _refusal(reason):
-    def rule(c, args, kwargs):
-        raise _error(f"{c.name} has no batching rule: {reason}")
-    return rule
-
-
-def _build(batching):
-    """The rule a declaration names: a shorthand, a Batching description, or a rule."""
-    if batching == ELEMENTWISE:
-        return elementwise
-    if not isinstance(batching, Batching):
-        return batching
-    p = batching.params
-    if batching.kind == "along_dim":
-        return _dim_rule(p["pos"], name=p["name"], full=p.get("full"), default=p.get("default"))
-    if batching.kind == "composite":
-        return _composite(p["fn"])
-    if batching.kind == "softmax_like":
-        return _softmax_like
-    raise ValueError(f"unknown batching {batching!r}")
-
-
 def _register_declared():
     """The rules of the ops declared with defop: each declaration names its rule (a
     shorthand) or why vmap refuses it; elementwise ops' in-place forms write into the
     physical tensor."""
     for name, d in DECLARED.items():
         if d.vmap_refused is not None:
-            RULES[name] = _refusal(d.vmap_refused)
+            RULES[name] = refused(d.vmap_refused)
             continue
-        RULES[name] = _build(d.batch)
-        if d.batch == ELEMENTWISE and name + "_" in d.methods:
-            RULES[name + "_"] = _inplace
+        RULES[name] = elementwise if d.batch == ELEMENTWISE else d.batch
+        if d.kind == ELEMENTWISE and name + "_" in d.methods:
+            RULES[name + "_"] = inplace_elementwise
 
 
 def _register():
@@ -778,11 +639,11 @@ def _register_legacy():
         RULES[n] = elementwise
     for pos, names in _DIM_OPS.items():
         for n in names.split():
-            RULES[n] = _dim_rule(pos, default=_DIM_DEFAULT.get(n))
-    RULES["flip"] = _dim_rule(1, name="dims")
+            RULES[n] = along_dim(pos, default=_DIM_DEFAULT.get(n), new_dim=n == "unsqueeze")
+    RULES["flip"] = along_dim(1, name="dims")
     for n in ("F.softmax", "F.log_softmax", "F.softmin"):
-        RULES[n] = _softmax_like
-    RULES["F.normalize"] = _dim_rule(2, default=1)
+        RULES[n] = softmax_like
+    RULES["F.normalize"] = along_dim(2, default=1)
     RULES["numel"] = lambda c, args, kwargs: args[0].numel()
     RULES["is_floating_point"] = lambda c, args, kwargs: args[0].is_floating_point()
     RULES["is_complex"] = lambda c, args, kwargs: args[0].is_complex()
@@ -803,7 +664,7 @@ def _register_legacy():
     for n in _RANDOM.split():
         RULES[n] = _random
     for n in ("copy_", "zero_"):
-        RULES[n] = _inplace
+        RULES[n] = inplace_elementwise
     RULES["fill_"] = _fill_
     RULES["masked_fill"] = _masked_fill
     for n in ("linalg.inv", "linalg.det", "linalg.slogdet", "linalg.cholesky",
@@ -821,10 +682,10 @@ def _register_legacy():
         RULES[n] = _spatial(4)
     for n in ("F.conv1d", "F.conv_transpose1d", "F.max_pool1d", "F.avg_pool1d"):
         RULES[n] = _spatial(2)
-    RULES["linalg.vector_norm"] = _dim_rule(2, full="flatten")
-    RULES["linalg.matrix_norm"] = _dim_rule(2, default=(-2, -1))
+    RULES["linalg.vector_norm"] = along_dim(2, full="flatten")
+    RULES["linalg.matrix_norm"] = along_dim(2, default=(-2, -1))
     RULES["linalg.norm"] = _linalg_norm
-    RULES["F.glu"] = _dim_rule(1, default=-1)
+    RULES["F.glu"] = along_dim(1, default=-1)
     RULES.update(diagonal=_diagonal, diag_embed=_diag_embed, diag=_diag, trace=_trace,
                  roll=_roll, gather=_with_index(1, (2,)), scatter=_with_index(1, (2, 3)),
                  scatter_add=_with_index(1, (2, 3)), take_along_dim=_take_along_dim,
@@ -840,8 +701,8 @@ def _register_legacy():
     RULES["linalg.solve"] = _solve
     RULES["F.adaptive_avg_pool1d"] = _spatial(2)
     RULES["F.adaptive_max_pool1d"] = _spatial(2)
-    RULES["repeat_interleave"] = _dim_rule(2, full="flatten")
-    RULES["unflatten"] = _dim_rule(1)
+    RULES["repeat_interleave"] = along_dim(2, full="flatten")
+    RULES["unflatten"] = along_dim(1)
     RULES["tile"] = _tile
     RULES["broadcast_to"] = _expand
     for n in ("linalg.cross", "cross"):

@@ -62,40 +62,6 @@ def declare(public_names, *node_names):
 ELEMENTWISE = "elementwise"   # kind: each output element depends on the same input elements
 
 
-class Batching:
-    """A vmap rule as a declaration names it (`batch=`): its kind and parameters; the vmap
-    layer (_vmap_rules.py) builds the rule, so the ops need not know vmap."""
-    __slots__ = ("kind", "params")
-
-    def __init__(self, kind, **params):
-        self.kind, self.params = kind, params
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items()
-                         if v is not None and k != "fn")
-        return f"{self.kind}({args})"
-
-
-def along_dim(pos, name="dim", default=None):
-    """vmap: the op works along its `dim` argument (position `pos`, keyword `name`, `default`
-    when not given), which moves one to the right past the batch dim."""
-    return Batching("along_dim", pos=pos, name=name, default=default)
-
-
-def reduce_over(pos, name="dim"):
-    """vmap: a reduction over its `dim` argument; dim=None reduces each whole example."""
-    return Batching("along_dim", pos=pos, name=name, full="flatten")
-
-
-def composite(fn):
-    """vmap runs `fn(lightgrad, *args, **kwargs)`: the op written with other ops, each of
-    which goes through its own rule."""
-    return Batching("composite", fn=fn)
-
-
-SOFTMAX_LIKE = Batching("softmax_like")   # vmap: softmax over `dim` (or torch's implicit dim)
-
-
 class Sample:
     """One test input set of an op: one shape per tensor input, the range of the uniform
     random values (or a callable (shape, rng) -> array), and the extra arguments. The op
@@ -148,9 +114,10 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
         operators that are this op: names (the op itself; `__i*__` the in-place method) or
         a {name: function} mapping for reflected forms.
     kind=ELEMENTWISE: forward mode applies the backward rule to the tangents (the Jacobian is
-        diagonal) and vmap lines operands up on the same logical dims; `batch=` names
-        another vmap rule (a shorthand of _vmap_rules), or `vmap_refused=` says why vmap
-        cannot run it. One of kind, batch and vmap_refused is required.
+        diagonal) and vmap lines operands up on the same logical dims; `batch=` is another
+        vmap rule (ops/_batching.py has the common ones, or write one beside the op), or
+        `vmap_refused=` says why vmap cannot run it. One of kind, batch and vmap_refused is
+        required.
     samples: the `Sample`s the op tests run."""
     if fn is None:
         return lambda f: defop(f, name=name, aliases=aliases, nodes=nodes, method=method,

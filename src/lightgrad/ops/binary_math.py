@@ -5,6 +5,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
+from ._batching import elementwise, vmap_error
 from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, float_operand,
                     node_class, ns_def, publish, record, to_tensor)
 from .elementwise import (_apply, _finish, _is_rg, _legacy, _not_implemented, _off_integers,
@@ -471,9 +472,17 @@ def _where_sample(r):
     return [x > 0, x, r.uniform(-2, 2, (3,))]
 
 
-@defop(nodes=(WhereBackward0,), method=_where_method, kind=ELEMENTWISE, samples=[
-    S(make_inputs=_where_sample, np_ref=np.where),
-    S(make_inputs=lambda r: [np.array(True), r.uniform(-2, 2, ())], args=(0.0,), id="scalar")])
+def _where_batching(c, args, kwargs):
+    if len(args) + len(kwargs) == 1:
+        raise vmap_error("We do not support batching operators that can output dynamic shape. "
+                         "Attempted to vmap over where(condition) (nonzero).")
+    return elementwise(c, args, kwargs)
+
+
+@defop(nodes=(WhereBackward0,), method=_where_method, kind=ELEMENTWISE, batch=_where_batching,
+       samples=[S(make_inputs=_where_sample, np_ref=np.where),
+                S(make_inputs=lambda r: [np.array(True), r.uniform(-2, 2, ())], args=(0.0,),
+                  id="scalar")])
 def where(condition, input=None, other=None, *, out=None):
     """Elements of input where condition holds, else of other; `where(cond)` gives the
     indices of the True elements, as nonzero(as_tuple=True) does."""

@@ -5,8 +5,9 @@ import numpy as np
 
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
-from ._core import (RESULT, Sample as S, binary_operands, composite, defop, new_node,
-                    node_class, publish, record, reduce_over, to_tensor, with_tangents)
+from ._batching import composite, reduce_over
+from ._core import (RESULT, Sample as S, binary_operands, defop, new_node, node_class, publish,
+                    record, to_tensor, with_tangents)
 from .reduction import (_MISSING, _dims, _finish, _float_input, _kept_shape, _legacy, _numel,
                         _pymax, _restore_dims, _rg, _unsqueeze_to)
 
@@ -254,7 +255,7 @@ DistBackward0 = node_class("DistBackward0", _dist_rule, saved=("self", "other", 
                            meta=("p",))
 
 
-@defop(nodes=(DistBackward0,), batch=composite(lambda lg, a, b, p=2: (a - b).norm(p)),
+@defop(nodes=(DistBackward0,), batch=composite(lambda a, b, p=2: (a - b).norm(p)),
        samples=[S((2, 3), (3,), np_ref=lambda x, y: np.sqrt(((x - y) ** 2).sum())),
                 S((2, 1), (1, 3), args=(3,), id="p3")])
 def dist(input, other, p=2):

@@ -15,8 +15,9 @@ from .. import _dtype
 from .. import return_types as _rt
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
+from ._batching import elementwise, reduce_over
 from ._core import (NP, RESULT, T, Sample as S, defop, node_class, normalize_dims, publish,
-                    record, reduce_over, to_out, with_tangents)
+                    record, to_out, with_tangents)
 from .arithmetic import DivBackward0, div
 
 _pymax, _pyany = builtins.max, builtins.any   # this module defines max and any
@@ -235,6 +236,13 @@ def _nan_input(rng):
 
 
 _REDUCE = reduce_over(1)
+_REDUCE_VALUES = reduce_over(1, values_only=True)   # max(x) gives values, max(x, d) a pair
+
+
+def _max_min_batching(c, args, kwargs):
+    if len(args) > 1 and isinstance(args[1], Tensor):       # max(a, b): elementwise
+        return elementwise(c, args, kwargs)
+    return _REDUCE_VALUES(c, args, kwargs)
 
 
 def _sum_dtype(x, dtype):
@@ -531,13 +539,13 @@ def _extreme(name, largest, full_cls, dim_cls, binary):
 
 
 max = defop(_extreme("max", True, MaxBackward1, MaxBackward0, "maximum"),
-            nodes=(MaxBackward1, MaxBackward0), batch=_REDUCE, samples=[
+            nodes=(MaxBackward1, MaxBackward0), batch=_max_min_batching, samples=[
                 S((2, 3), np_ref=np.max), S((2, 3), args=(1,), id="dim",
                                             np_ref=lambda x: x.max(1)),
                 S((3, 2), args=(0,), kwargs={"keepdim": True}, id="keepdim"),
                 S((), args=(0,), id="0d")])
 min = defop(_extreme("min", False, MinBackward1, MinBackward0, "minimum"),
-            nodes=(MinBackward1, MinBackward0), batch=_REDUCE, samples=[
+            nodes=(MinBackward1, MinBackward0), batch=_max_min_batching, samples=[
                 S((2, 3), np_ref=np.min), S((2, 3), kwargs={"dim": -1}, id="dim")])
 
 

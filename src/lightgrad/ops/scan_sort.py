@@ -5,8 +5,8 @@ import numpy as np
 from .. import _dtype
 from .. import return_types as _rt
 from .._tensor import _make
-from ._core import (RESULT, SOFTMAX_LIKE, T, Sample as S, along_dim, composite, defop,
-                    node_class, publish, record, reduce_over, to_out)
+from ._batching import along_dim, composite, reduce_over, softmax_like
+from ._core import RESULT, T, Sample as S, defop, node_class, publish, record, to_out
 from .reduction import (_check_nonempty_dim, _even_meta, _evenly_rule, _finish, _float_input,
                         _kept_shape, _legacy, _nan_input, _one_dim, _rg, _sel_meta,
                         _select_result, _select_rule, _sum_dtype, _with)
@@ -39,7 +39,7 @@ def _softmax_input(input, dim, dtype, kernel):
     return input, x, _one_dim(dim, x.ndim)
 
 
-@defop(nodes=(SoftmaxBackward0,), batch=SOFTMAX_LIKE, samples=[
+@defop(nodes=(SoftmaxBackward0,), batch=softmax_like, samples=[
     S((2, 3), args=(1,), np_ref=lambda x: np.exp(x) / np.exp(x).sum(1, keepdims=True)),
     S((2, 2, 2), args=(0,), id="3d"), S((), args=(0,), id="0d")])
 def softmax(input, dim=None, dtype=None):
@@ -55,7 +55,7 @@ def softmax(input, dim=None, dtype=None):
     return _make(data)
 
 
-@defop(nodes=(LogSoftmaxBackward0,), batch=SOFTMAX_LIKE, samples=[
+@defop(nodes=(LogSoftmaxBackward0,), batch=softmax_like, samples=[
     S((2, 3), args=(-1,), np_ref=lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True))),
     S((3, 2), args=(0,), id="dim0")])
 def log_softmax(input, dim=None, dtype=None):
@@ -275,7 +275,7 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
     return _make(_argsort_np(x, _one_dim(dim, x.ndim), descending))
 
 
-@defop(nodes=(SortBackward0,), batch=composite(lambda lg, x: lg.sort(x, 0).values),
+@defop(nodes=(SortBackward0,), batch=composite(lambda x: x.sort(0).values),
        samples=[S((3, 2), np_ref=lambda x: np.sort(x, 0))])
 def msort(input, *, out=None):
     r = sort(input, 0)[0]
@@ -360,13 +360,15 @@ def _median(name, ignore_nan, full_cls, dim_cls):
 
 
 median = defop(_median("median", False, MedianBackward0, MedianBackward1),
-               nodes=(MedianBackward0, MedianBackward1), batch=reduce_over(1), samples=[
+               nodes=(MedianBackward0, MedianBackward1),
+               batch=reduce_over(1, values_only=True), samples=[
                    S((2, 3), np_ref=lambda x: np.sort(x, None)[2]),
                    S((2, 2), np_ref=lambda x: np.sort(x, None)[1], id="even"),
                    S((2, 3), args=(1,), id="dim"),
                    S((4, 2), args=(0,), kwargs={"keepdim": True}, id="keepdim")])
 nanmedian = defop(_median("nanmedian", True, NanmedianBackward0, NanmedianBackward1),
-                  nodes=(NanmedianBackward0, NanmedianBackward1), batch=reduce_over(1),
+                  nodes=(NanmedianBackward0, NanmedianBackward1),
+                  batch=reduce_over(1, values_only=True),
                   samples=[S(make_inputs=_nan_input),
                            S(make_inputs=_nan_input, args=(1,), id="dim")])
 

@@ -1,0 +1,181 @@
+"""vmap batching rules that op declarations name (`defop(batch=...)`), and the helpers to
+write one beside its op.
+
+A rule is `rule(c, args, kwargs)`. `c` is the vmap call (lightgrad._vmap._Call): `c(...)`
+runs the op on physical tensors, `c.batched(x)` tells whether x is batched at this vmap
+level, `c.wrap(out)` turns physical results back into this level's batched tensors,
+`c.name` is the op's name and `c.size(*xs)` the batch size. A batched tensor `x` shows its
+logical shape (one example) and holds the whole batch in dim 0 of `x._p`. A rule rewrites
+the call so that it is right for every example at once; it never computes on the batch as
+if it were one example, and refuses (raising `vmap_error`) where examples would mix.
+These rules know no vmap internals beyond that protocol, so the ops layer can hold them.
+"""
+import numpy as np
+
+from .._tensor import Tensor
+
+
+def vmap_error(msg):
+    return RuntimeError(f"vmap: {msg}")
+
+
+# -- helpers for rules -----------------------------------------------------------------------
+def ndim(x):
+    """Logical number of dims of an argument (0 for scalars)."""
+    if isinstance(x, Tensor):
+        return x.dim()
+    return np.ndim(x) if isinstance(x, (np.ndarray, np.generic)) else 0
+
+
+def phys(c, x, nd=None):
+    """x's physical tensor with dims of size 1 inserted after the batch dim so that it has
+    `nd` logical dims (not batched at this level: x itself)."""
+    if not c.batched(x):
+        return x
+    p = x._p
+    have = len(p.shape) - 1
+    if nd is None or nd <= have:
+        return p
+    shape = tuple(p.shape)
+    return p.reshape(shape[:1] + (1,) * (nd - have) + shape[1:])
+
+
+def norm_dim(d, nd):
+    n = max(nd, 1)
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
+                         f" but got {d})")
+    return d % n
+
+
+def shift(d, nd):
+    """A logical dim (int or sequence of ints) as the physical one."""
+    if isinstance(d, (list, tuple)):
+        return type(d)(norm_dim(x, nd) + 1 for x in d)
+    return norm_dim(d, nd) + 1
+
+
+def arg(args, kwargs, pos, name, default=None):
+    """The argument at position `pos` or keyword `name`."""
+    if name in kwargs:
+        return kwargs[name]
+    return args[pos] if len(args) > pos else default
+
+
+def set_arg(args, kwargs, pos, name, value):
+    """args, kwargs with argument (pos, name) set to value."""
+    if name in kwargs or len(args) <= pos:
+        return args, dict(kwargs, **{name: value})
+    args = list(args)
+    args[pos] = value
+    return tuple(args), kwargs
+
+
+def _squeeze_one(out):
+    if isinstance(out, tuple):
+        return type(out)([o.reshape(-1) for o in out]) if type(out) is not tuple else \
+            tuple(o.reshape(-1) for o in out)
+    return out.reshape(-1)
+
+
+# -- rules ---------------------------------------------------------------------------------
+def elementwise(c, args, kwargs):
+    """Ops that broadcast elementwise: line every operand up on the same logical dims."""
+    values = list(args) + list(kwargs.values())
+    nd = max((ndim(v) for v in values), default=0)
+    args = tuple(phys(c, a, nd) for a in args)
+    kwargs = {k: phys(c, v, nd) for k, v in kwargs.items()}
+    return c.wrap(c(*args, **kwargs))
+
+
+def inplace_elementwise(c, args, kwargs):
+    """An elementwise op's in-place form on a batched tensor writes into its physical
+    tensor."""
+    if not c.batched(args[0]):
+        raise vmap_error("vmap: inplace arithmetic(self, *extra_args) is not possible because "
+                         "there exists a Tensor `other` in extra_args that has more elements "
+                         "than `self`.")
+    nd = args[0].dim()
+    rest = tuple(phys(c, a, nd) for a in args[1:])
+    c(args[0]._p, *rest, **kwargs)
+    return args[0]
+
+
+def along_dim(pos, name="dim", default=None, new_dim=False, full=None, values_only=False):
+    """The rule of an op along its `dim` argument (position `pos`, keyword `name`, `default`
+    when not given): the dim moves one to the right, past the batch dim. new_dim: the dim
+    names a dim of the result that the op inserts (unsqueeze). full="flatten" (a
+    reduction): dim=None reduces each whole example, by flattening it first; values_only:
+    the whole-tensor form returns the values where the dim form returns (values, indices)."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        if not c.batched(x):      # a batched tensor in another argument (index, ...)
+            raise vmap_error(f"the batching rule for {c.name} needs the batched tensor as its "
+                             "first argument")
+        nd = x.dim()
+        p = x._p
+        d = arg(args, kwargs, pos, name)
+        if isinstance(d, bool):             # std(x, False): the unbiased flag, not a dim
+            raise vmap_error(f"{c.name} with a positional unbiased flag has no batching rule; "
+                             "pass dim= and correction= instead")
+        if isinstance(d, (list, tuple)) and not d and full == "flatten":
+            d = None                            # dim=() reduces everything, as torch does
+            args, kwargs = set_arg(args, kwargs, pos, name, None)
+        if d is None and full == "flatten":
+            keep = kwargs.get("keepdim", len(args) > pos + 1 and args[pos + 1])
+            flat = p.reshape(p.shape[0], -1) if nd else p.reshape(p.shape[0], 1)
+            args, kwargs = set_arg(args, kwargs, pos, name, 1)
+            out = c(flat, *args[1:], **kwargs)
+            if values_only:
+                out = out[0]
+            if keep:
+                out = out.reshape((p.shape[0],) + (1,) * nd)
+            return c.wrap(out)
+        if d is None:
+            if default is None:
+                return c.wrap(c(p, *args[1:], **kwargs))
+            d = default
+            args, kwargs = set_arg(args, kwargs, pos, name, d)
+        if nd == 0 and not new_dim:
+            # dim 0 / -1 of a 0-d example: work on a (batch, 1) tensor
+            p = p.reshape(p.shape[0], 1)
+            d2 = 1 if not isinstance(d, (list, tuple)) else (1,)
+            args, kwargs = set_arg(args, kwargs, pos, name, d2)
+            out = c(p, *args[1:], **kwargs)
+            keep = kwargs.get("keepdim", False)
+            return c.wrap(_squeeze_one(out) if not keep else out.reshape(-1))
+        args, kwargs = set_arg(args, kwargs, pos, name, shift(d, nd + (1 if new_dim else 0)))
+        return c.wrap(c(p, *args[1:], **kwargs))
+    rule.__name__ = ("reduce_over" if full else "along_dim") + f"({pos})"
+    return rule
+
+
+def reduce_over(pos, name="dim", values_only=False):
+    """The rule of a reduction over its `dim` argument; dim=None reduces each example."""
+    return along_dim(pos, name, full="flatten", values_only=values_only)
+
+
+def softmax_like(c, args, kwargs):
+    """softmax and its kin: along an explicit dim (torch's implicit dim would differ)."""
+    if arg(args, kwargs, 1, "dim") is None:
+        raise vmap_error(f"{c.name} inside vmap needs an explicit dim")
+    return _ALONG_DIM1(c, args, kwargs)
+
+
+_ALONG_DIM1 = along_dim(1)
+
+
+def composite(fn):
+    """The rule of an op written as other ops, `fn(*args, **kwargs)` with Tensor methods and
+    operators (which run through their own rules)."""
+    def rule(c, args, kwargs):
+        return fn(*args, **kwargs)
+    rule.__name__ = "composite"
+    return rule
+
+
+def refused(reason):
+    """The rule of an op vmap cannot run, saying why."""
+    def rule(c, args, kwargs):
+        raise vmap_error(f"{c.name} has no batching rule: {reason}")
+    return rule
