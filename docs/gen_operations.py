@@ -28,11 +28,11 @@ def render():
         out.append(f"## {module.rsplit('.', 1)[1]}.py\n\n{_family_title(module)}\n")
         out.append("| op | also | nodes | vmap |\n|---|---|---|---|")
         for d in (d for d in decls if d.module == module):
-            names = ", ".join(f"`{n}`" for n in d.names())
+            names = ", ".join(f"`{n}`" if d.function else f"`Tensor.{n}`" for n in d.names())
             also = (["method"] if d.name in d.methods else []) + [
                 f"`{m}`" for m in d.methods if m not in d.names()] + [
                 f"`{x}`" for x in d.dunders]
-            nodes = ", ".join(c.__name__ for c in d.nodes) or "-"
+            nodes = ", ".join(c if isinstance(c, str) else c.__name__ for c in d.nodes) or "-"
             vmap = f"refused: {d.vmap_refused}" if d.vmap_refused else d.batch if \
                 isinstance(d.batch, str) else d.batch.__name__.lstrip("_")
             out.append(f"| {names} | {' '.join(also) or '-'} | {nodes} | {vmap} |")

@@ -22,7 +22,16 @@ def _sample_entry(decl, sample):
     """An op-table entry for one Sample of a declared op: `op(*tensors, *args, **kwargs)`."""
     name, args, kwargs = decl.name, sample.args, sample.kwargs
     differentiable = bool(decl.nodes)       # an op that records no node has no gradient
-    return Op(name, lambda m, *xs: getattr(m, name)(*xs, *args, **kwargs), sample.shapes,
+    if sample.method:
+        def call(m, *xs):
+            return getattr(xs[0], name)(*xs[1:], *args, **kwargs)
+    elif sample.pack:
+        def call(m, *xs):
+            return getattr(m, name)(list(xs), *args, **kwargs)
+    else:
+        def call(m, *xs):
+            return getattr(m, name)(*xs, *args, **kwargs)
+    return Op(name, call, sample.shapes,
               domain=sample.domain, np_ref=sample.np_ref, grad=sample.grad and differentiable,
               gradgrad=sample.gradgrad and differentiable, nondiff=sample.nondiff,
               make_inputs=sample.make_inputs, atol=sample.atol, rtol=sample.rtol,

@@ -18,7 +18,8 @@ from .ops.reduction import *  # noqa: F401,F403
 from .ops.norms import *  # noqa: F401,F403
 from .ops.scan_sort import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
-from .ops.shape import broadcast_to, expand, flatten, view  # noqa: F401
+from .ops.rearrange import *  # noqa: F401,F403
+from .ops.joining import *  # noqa: F401,F403
 from .ops.convert import clone  # noqa: F401
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.linalg_ext import *  # noqa: F401,F403

@@ -14,8 +14,9 @@ import numpy as np
 
 from ._tensor import Tensor
 from ._vmap import RULES, BatchedTensor, _state
-from .ops._batching import (along_dim, arg, elementwise, inplace_elementwise, ndim, norm_dim,
-                            phys, refused, set_arg, shift, softmax_like, vmap_error)
+from .ops._batching import (along_dim, arg, elementwise, expand_to, inplace_elementwise,
+                            leading_batch_needs, ndim, norm_dim, phys, refused, set_arg, shift,
+                            softmax_like, vmap_error)
 from .ops._core import DECLARED, ELEMENTWISE
 
 # -- helpers for rules (ops/_batching.py has the common rules and helpers) ----------------
@@ -23,12 +24,7 @@ _ndim, _phys, _norm_dim, _shift, _arg, _set = ndim, phys, norm_dim, shift, arg, 
 _error = vmap_error
 
 
-def _expand_to(c, x, n):
-    """x as a physical batch: batched x as it is, others repeated n times (a view)."""
-    if c.batched(x):
-        return x._p
-    x = x if isinstance(x, Tensor) else _lg().tensor(x)
-    return x.unsqueeze(0).expand((n,) + tuple(x.shape))
+_expand_to = expand_to
 
 
 def _lg():
@@ -52,97 +48,8 @@ def _set(args, kwargs, pos, name, value):
 
 
 # -- rules ---------------------------------------------------------------------------------
-def _sizes(args, kwargs, name):
-    """The sizes of view(2, 3), view((2, 3)) or view(shape=(2, 3)) (also permute, expand)."""
-    if len(args) > 2 or len(args) == 2 and isinstance(args[1], (int, np.integer)):
-        return tuple(args[1:])
-    return tuple(args[1] if len(args) > 1 else kwargs[name])
 
 
-def _reshape(c, args, kwargs):
-    x = args[0]
-    shape = _sizes(args, kwargs, "shape")
-    n = x._p.shape[0]
-    return c.wrap(c(x._p, (n,) + shape))
-
-
-def _like_shape(c, args, kwargs):            # view_as, reshape_as, expand_as
-    x, other = args[0], args[1]
-    shape = tuple(other.shape)
-    if c.name == "expand_as":
-        return x.expand(*shape)
-    return x.reshape(shape)
-
-
-def _flatten(c, args, kwargs):
-    x = args[0]
-    nd = x.dim()
-    start = _arg(args, kwargs, 1, "start_dim", 0)
-    end = _arg(args, kwargs, 2, "end_dim", -1)
-    if nd == 0:
-        return c.wrap(x._p.reshape(x._p.shape[0], 1))
-    return c.wrap(c(x._p, _shift(start, nd), _shift(end, nd)))
-
-
-def _squeeze(c, args, kwargs):
-    x = args[0]
-    d = _arg(args, kwargs, 1, "dim")
-    if d is None:
-        dims = tuple(i + 1 for i, s in enumerate(x.shape) if s == 1)
-        return c.wrap(c(x._p, dims) if dims else x._p)
-    return c.wrap(c(x._p, _shift(d, x.dim())))
-
-
-def _two_dims(first, second):
-    """Ops taking two dims after the tensor (transpose, movedim): both move one right."""
-    def rule(c, args, kwargs):
-        x = args[0]
-        nd = x.dim()
-        d0, d1 = _arg(args, kwargs, 1, first), _arg(args, kwargs, 2, second)
-        return c.wrap(c(x._p, _shift(d0, nd), _shift(d1, nd)))
-    return rule
-
-
-_transpose = _two_dims("dim0", "dim1")
-_movedim = _two_dims("source", "destination")
-
-
-def _t(c, args, kwargs):
-    x = args[0]
-    if x.dim() > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
-                           f"{x.dim()}D")
-    return x if x.dim() < 2 else c.wrap(x._p.transpose(1, 2))
-
-
-def _permute(c, args, kwargs):
-    x = args[0]
-    return c.wrap(c(x._p, (0,) + _shift(_sizes(args, kwargs, "dims"), x.dim())))
-
-
-def _expand(c, args, kwargs):
-    x = args[0]
-    sizes = _sizes(args, kwargs, "size")
-    p = _phys(c, x, len(sizes))
-    return c.wrap(c(p, (p.shape[0],) + sizes))
-
-
-def _repeat(c, args, kwargs):
-    x = args[0]
-    sizes = _sizes(args, kwargs, "repeats")
-    return c.wrap(c(_phys(c, x, len(sizes)), (1,) + sizes))
-
-
-def _cat(c, args, kwargs):
-    # torch.cat skips legacy empty 1-d tensors
-    tensors = [t for t in _arg(args, kwargs, 0, "tensors")
-               if not (t.dim() == 1 and t.shape[0] == 0)]
-    d = _arg(args, kwargs, 1, "dim", 0)
-    n = c.size(tensors)
-    nd = next(t.dim() for t in tensors if c.batched(t))
-    phys = [_expand_to(c, t, n) for t in tensors]
-    d = _shift(d, nd + (1 if c.name == "stack" else 0))
-    return c.wrap(c(phys, d))
 
 
 def _getitem(c, args, kwargs):
@@ -317,18 +224,12 @@ def _fill_(c, args, kwargs):
     return x
 
 
-def _leading_batch(c, args, kwargs):
-    """Ops that already treat leading dims as a batch (linalg on the last two dims, tril,
-    layer_norm, constant pad, ...): the physical tensor goes in as it is. Only the first
-    argument may be batched."""
-    x = args[0]
-    if any(c.batched(a) for a in list(args[1:]) + list(kwargs.values())):
-        raise _error(f"{c.name} with a batched argument other than the first has no "
-                     "batching rule yet")
-    # each example must have the dims the op works on, or the batch dim would join them
+def _pad_or_norm_check(c, x, args, kwargs):
+    """leading_batch's check for F.pad and F.layer_norm (each example must have the dims the
+    op works on, or the batch dim would join them); other ops need 2 dims."""
     if c.name == "F.pad":
         if _arg(args, kwargs, 2, "mode", "constant") != "constant":
-            return _pad_mode(c, args, kwargs)
+            return _pad_mode
         if len(_arg(args, kwargs, 1, "pad")) // 2 > x.dim():
             raise RuntimeError("Padding length should be less than or equal to two times the "
                                "input dimension")
@@ -338,7 +239,10 @@ def _leading_batch(c, args, kwargs):
     elif x.dim() < 2:
         raise RuntimeError(f"{c.name}: expected a tensor with 2 or more dimensions, got "
                            f"{x.dim()}")
-    return c.wrap(c(x._p, *args[1:], **kwargs))
+    return None
+
+
+_leading_batch = leading_batch_needs(_pad_or_norm_check)
 
 
 def _pad_mode(c, args, kwargs):
@@ -440,39 +344,8 @@ def _linalg_norm(c, args, kwargs):
     return along_dim(2, full="flatten")(c, args, kwargs)
 
 
-def _diagonal(c, args, kwargs):
-    x = args[0]
-    nd = x.dim()
-    off = _arg(args, kwargs, 1, "offset", 0)
-    d1, d2 = _arg(args, kwargs, 2, "dim1", 0), _arg(args, kwargs, 3, "dim2", 1)
-    return c.wrap(c(x._p, off, _shift(d1, nd), _shift(d2, nd)))
-
-
-def _diag_embed(c, args, kwargs):
-    x = args[0]
-    nd = x.dim() + 1
-    off = _arg(args, kwargs, 1, "offset", 0)
-    d1, d2 = _arg(args, kwargs, 2, "dim1", -2), _arg(args, kwargs, 3, "dim2", -1)
-    return c.wrap(c(x._p, off, _shift(d1, nd), _shift(d2, nd)))
-
-
-def _diag(c, args, kwargs):
-    x, off = args[0], _arg(args, kwargs, 1, "diagonal", 0)
-    lg = _lg()
-    return lg.diag_embed(x, off) if x.dim() == 1 else lg.diagonal(x, off)
-
-
 def _trace(c, args, kwargs):
     return _lg().diagonal(args[0]).sum(-1)
-
-
-def _roll(c, args, kwargs):
-    x, shifts, dims = args[0], _arg(args, kwargs, 1, "shifts"), _arg(args, kwargs, 2, "dims")
-    p = x._p
-    if dims is None:                      # roll the flattened example
-        flat = c(p.reshape(p.shape[0], -1), shifts, 1)
-        return c.wrap(flat.reshape(tuple(p.shape)))
-    return c.wrap(c(p, shifts, _shift(dims, x.dim())))
 
 
 def _with_index(dim_pos, tensor_pos):
@@ -568,31 +441,6 @@ def _solve(c, args, kwargs):
     return c.wrap(x[..., 0] if vec else x)
 
 
-def _tile(c, args, kwargs):
-    x = args[0]
-    reps = _sizes(args, kwargs, "dims")
-    reps = (1,) * (x.dim() - len(reps)) + reps
-    return c.wrap(c(_phys(c, x, len(reps)), (1,) + reps))
-
-
-def _atleast(n):
-    def make(lg, *ts):
-        one = len(ts) == 1 and not isinstance(ts[0], (list, tuple))
-        ts = ts[0] if len(ts) == 1 and isinstance(ts[0], (list, tuple)) else ts
-        out = []
-        for t in ts:
-            shape = tuple(t.shape)
-            if len(shape) < n:      # torch: 0-d -> (1,), (1, 1), (1, 1, 1); 1-d -> (1, k)
-                shape = ((1,) * (n - len(shape)) + shape if n < 3 or len(shape) != 2
-                         else shape + (1,))
-                if n == 3 and len(t.shape) == 1:
-                    shape = (1,) + tuple(t.shape) + (1,)
-                t = t.reshape(shape)
-            out.append(t)
-        return out[0] if one else tuple(out)
-    return make
-
-
 def _composite(fn):
     """Ops written as other batched ops (each goes through its own rule)."""
     return lambda c, args, kwargs: fn(_lg(), *args, **kwargs)
@@ -606,9 +454,6 @@ F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softs
 F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
 F.softshrink F.hardshrink F.threshold
 """
-_DIM_OPS = {1: "unbind select narrow unsqueeze index_select",
-            2: "split chunk tensor_split"}
-_DIM_DEFAULT = {"split": 0, "chunk": 0, "unbind": 0, "tensor_split": 0}
 _RANDOM = "rand_like randn_like bernoulli F.dropout dropout"
 
 
@@ -637,25 +482,14 @@ def _register():
 def _register_legacy():
     for n in _ELEMENTWISE.split():
         RULES[n] = elementwise
-    for pos, names in _DIM_OPS.items():
-        for n in names.split():
-            RULES[n] = along_dim(pos, default=_DIM_DEFAULT.get(n), new_dim=n == "unsqueeze")
-    RULES["flip"] = along_dim(1, name="dims")
+    RULES["index_select"] = along_dim(1)
     for n in ("F.softmax", "F.log_softmax", "F.softmin"):
         RULES[n] = softmax_like
     RULES["F.normalize"] = along_dim(2, default=1)
     RULES["numel"] = lambda c, args, kwargs: args[0].numel()
     RULES["is_floating_point"] = lambda c, args, kwargs: args[0].is_floating_point()
     RULES["is_complex"] = lambda c, args, kwargs: args[0].is_complex()
-    for n in ("reshape", "view"):
-        RULES[n] = _reshape
-    for n in ("view_as", "reshape_as", "expand_as"):
-        RULES[n] = _like_shape
-    RULES.update(flatten=_flatten, squeeze=_squeeze, transpose=_transpose,
-                 swapaxes=_transpose, swapdims=_transpose, t=_t, permute=_permute,
-                 movedim=_movedim, moveaxis=_movedim, expand=_expand, repeat=_repeat,
-                 cat=_cat, concat=_cat, concatenate=_cat, stack=_cat,
-                 getitem=_getitem, setitem=_setitem, matmul=_matmul, mm=_matmul,
+    RULES.update(getitem=_getitem, setitem=_setitem, matmul=_matmul, mm=_matmul,
                  bmm=_matmul, mv=_matmul, dot=_matmul, outer=_outer,
                  ger=_outer, einsum=_einsum)
     RULES["F.linear"] = _linear
@@ -671,7 +505,7 @@ def _register_legacy():
               "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr",
               "linalg.pinv", "linalg.matrix_power", "linalg.inv_ex", "linalg.cholesky_ex",
               "linalg.matrix_exp", "inverse", "det", "logdet", "slogdet", "pinverse",
-              "matrix_power", "matrix_exp", "tril", "triu", "F.layer_norm", "F.pad"):
+              "matrix_power", "matrix_exp", "F.layer_norm", "F.pad"):
         RULES[n] = _leading_batch
     for n in ("F.conv2d", "F.conv_transpose2d", "F.max_pool2d", "F.avg_pool2d",
               "F.adaptive_avg_pool2d", "F.adaptive_max_pool2d", "F.max_pool2d_with_indices"):
@@ -686,8 +520,7 @@ def _register_legacy():
     RULES["linalg.matrix_norm"] = along_dim(2, default=(-2, -1))
     RULES["linalg.norm"] = _linalg_norm
     RULES["F.glu"] = along_dim(1, default=-1)
-    RULES.update(diagonal=_diagonal, diag_embed=_diag_embed, diag=_diag, trace=_trace,
-                 roll=_roll, gather=_with_index(1, (2,)), scatter=_with_index(1, (2, 3)),
+    RULES.update(trace=_trace, gather=_with_index(1, (2,)), scatter=_with_index(1, (2, 3)),
                  scatter_add=_with_index(1, (2, 3)), take_along_dim=_take_along_dim,
                  index_add=_index_along, index_copy=_index_along, index_fill=_index_along)
     RULES["F.embedding"] = _embedding
@@ -701,14 +534,8 @@ def _register_legacy():
     RULES["linalg.solve"] = _solve
     RULES["F.adaptive_avg_pool1d"] = _spatial(2)
     RULES["F.adaptive_max_pool1d"] = _spatial(2)
-    RULES["repeat_interleave"] = along_dim(2, full="flatten")
-    RULES["unflatten"] = along_dim(1)
-    RULES["tile"] = _tile
-    RULES["broadcast_to"] = _expand
     for n in ("linalg.cross", "cross"):
         RULES[n] = _elementwise_dim(2)
-    for n, k in (("atleast_1d", 1), ("atleast_2d", 2), ("atleast_3d", 3)):
-        RULES[n] = _composite(_atleast(k))
     RULES.update({
         "addmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1: beta * i + alpha * (a @ b)),
         "addmv": _composite(lambda lg, i, a, v, *, beta=1, alpha=1: beta * i + alpha * (a @ v)),
@@ -721,15 +548,7 @@ def _register_legacy():
         "inner": _composite(lambda lg, a, b: (a * b).sum(-1) if a.dim() <= 1 and b.dim() <= 1
                             else lg.tensordot(a, b, ([-1], [-1]))),
         "vdot": _composite(lambda lg, a, b: (a * b).sum(-1)),
-        "hstack": _composite(lambda lg, ts: lg.cat(ts, 1 if ts[0].dim() > 1 else 0)),
         "linalg.multi_dot": _composite(lambda lg, ts: functools.reduce(lg.matmul, ts)),
-        "ravel": _composite(lambda lg, x: x.reshape(-1)),
-        "fliplr": _composite(lambda lg, x: lg.flip(x, (1,))),
-        "flipud": _composite(lambda lg, x: lg.flip(x, (0,))),
-        "vstack": _composite(lambda lg, ts: lg.cat(lg.atleast_2d(*ts), 0)),
-        "dstack": _composite(lambda lg, ts: lg.cat(lg.atleast_3d(*ts), 2)),
-        "column_stack": _composite(lambda lg, ts: lg.cat(
-            [t.reshape(-1, 1) if t.dim() <= 1 else t for t in ts], 1)),
     })
 
 

@@ -10,9 +10,12 @@ the call so that it is right for every example at once; it never computes on the
 if it were one example, and refuses (raising `vmap_error`) where examples would mix.
 These rules know no vmap internals beyond that protocol, so the ops layer can hold them.
 """
+import sys
+
 import numpy as np
 
 from .._tensor import Tensor
+from ._core import to_tensor
 
 
 def vmap_error(msg):
@@ -69,6 +72,14 @@ def set_arg(args, kwargs, pos, name, value):
     args = list(args)
     args[pos] = value
     return tuple(args), kwargs
+
+
+def expand_to(c, x, n):
+    """x as a physical batch: batched x as it is, others repeated n times (a view)."""
+    if c.batched(x):
+        return x._p
+    x = to_tensor(x)
+    return x.unsqueeze(0).expand((n,) + tuple(x.shape))
 
 
 def _squeeze_one(out):
@@ -166,11 +177,52 @@ _ALONG_DIM1 = along_dim(1)
 
 
 def composite(fn):
-    """The rule of an op written as other ops, `fn(*args, **kwargs)` with Tensor methods and
-    operators (which run through their own rules)."""
+    """The rule of an op written as other ops: `fn(lg, *args, **kwargs)`, where `lg` is the
+    lightgrad namespace, whose functions dispatch through their own rules while vmap runs.
+    (Read from sys.modules at call time: lightgrad is loaded by then, and this layer does
+    not import the package above it.)"""
     def rule(c, args, kwargs):
-        return fn(*args, **kwargs)
+        return fn(sys.modules["lightgrad"], *args, **kwargs)
     rule.__name__ = "composite"
+    return rule
+
+
+def sizes_arg(args, kwargs, name):
+    """The sizes of view(2, 3), view((2, 3)) or view(shape=(2, 3)) (also permute, expand)."""
+    if len(args) > 2 or len(args) == 2 and isinstance(args[1], (int, np.integer)):
+        return tuple(args[1:])
+    return tuple(args[1] if len(args) > 1 else kwargs[name])
+
+
+def leading_batch(c, args, kwargs):
+    """The rule of an op that already treats leading dims as a batch (linalg on the last two
+    dims, tril, layer_norm, constant pad, ...): the physical tensor goes in as it is. Only
+    the first argument may be batched, and each example must have the dims the op works
+    on (2 by default; `leading_batch_needs(check)` for another check)."""
+    return _leading_batch_with(None)(c, args, kwargs)
+
+
+def leading_batch_needs(check):
+    """leading_batch with `check(c, x, args, kwargs)` instead of the 2-dims check (it raises
+    or returns a rule to use instead)."""
+    return _leading_batch_with(check)
+
+
+def _leading_batch_with(check):
+    def rule(c, args, kwargs):
+        x = args[0]
+        if any(c.batched(a) for a in list(args[1:]) + list(kwargs.values())):
+            raise vmap_error(f"{c.name} with a batched argument other than the first has no "
+                             "batching rule yet")
+        if check is not None:
+            other = check(c, x, args, kwargs)
+            if other is not None:
+                return other(c, args, kwargs)
+        elif x.dim() < 2:
+            raise RuntimeError(f"{c.name}: expected a tensor with 2 or more dimensions, got "
+                               f"{x.dim()}")
+        return c.wrap(c(x._p, *args[1:], **kwargs))
+    rule.__name__ = "leading_batch"
     return rule
 
 

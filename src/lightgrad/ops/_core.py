@@ -69,15 +69,18 @@ class Sample:
     gradgradcheck, forward mode, batched backward and vmap.
     make_inputs: callable(rng) -> arrays, instead of shapes and domain;
     nondiff: positions of tensor inputs that take no gradient; grad / gradgrad: whether the
-    op is differentiable (twice) at these inputs; np_ref: NumPy's answer, when it has one."""
+    op is differentiable (twice) at these inputs; np_ref: NumPy's answer, when it has one;
+    pack: the tensors go in as one list (`cat([x, y], ...)`); method: the op is called as a
+    method of the first tensor (`x.view_as(y)`)."""
     __slots__ = ("shapes", "domain", "args", "kwargs", "id", "grad", "gradgrad", "nondiff",
-                 "make_inputs", "np_ref", "atol", "rtol")
+                 "make_inputs", "np_ref", "atol", "rtol", "pack", "method")
 
     def __init__(self, *shapes, domain=(-2.0, 2.0), args=(), kwargs=None, id="", grad=True,
                  gradgrad=None, nondiff=(), make_inputs=None, np_ref=None, atol=1e-5,
-                 rtol=1e-3):
+                 rtol=1e-3, pack=False, method=False):
         self.shapes, self.domain, self.args, self.kwargs = list(shapes), domain, args, \
             kwargs or {}
+        self.pack, self.method = pack, method
         self.id, self.grad, self.gradgrad = id, grad, grad if gradgrad is None else gradgrad
         self.nondiff, self.make_inputs, self.np_ref = nondiff, make_inputs, np_ref
         self.atol, self.rtol = atol, rtol
@@ -86,7 +89,7 @@ class Sample:
 class OpDecl:
     """Everything known about one public op (see `defop`)."""
     __slots__ = ("name", "fn", "module", "aliases", "nodes", "methods", "dunders", "kind",
-                 "batch", "vmap_refused", "samples")
+                 "batch", "vmap_refused", "samples", "function")
 
     def __repr__(self):
         return f"<op {self.name}>"
@@ -103,14 +106,16 @@ def _inplace_dunder(name):
 
 
 def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=False,
-          dunders=(), kind=None, batch=None, vmap_refused=None, samples=()):
+          dunders=(), kind=None, batch=None, vmap_refused=None, samples=(), function=True):
     """Declare the public op `fn` (as a decorator, or called on a function made by a family
     helper); returns fn unchanged, so the call path stays the function itself.
 
-    name / aliases: its public names (name defaults to fn.__name__); nodes: the node classes
-        it records; method: also a Tensor method under each name (or a method function to
-        use instead of fn); inplace: also `Tensor.<name>_` (True: the generic in-place
-        variant, or a factory fn -> method for a faster or different one); dunders: Tensor
+    name / aliases: its public names (name defaults to fn.__name__); function=False: a Tensor
+        method only, not a `lightgrad.<name>` function; nodes: the node classes it records
+        (or their names, for classes made per call); method: also a Tensor method under each
+        name (or a method function to use instead of fn); inplace: also `Tensor.<name>_`
+        (True: the generic in-place variant, or a factory fn -> method for a faster or
+        different one); dunders: Tensor
         operators that are this op: names (the op itself; `__i*__` the in-place method) or
         a {name: function} mapping for reflected forms.
     kind=ELEMENTWISE: forward mode applies the backward rule to the tangents (the Jacobian is
@@ -122,12 +127,12 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
     if fn is None:
         return lambda f: defop(f, name=name, aliases=aliases, nodes=nodes, method=method,
                                inplace=inplace, dunders=dunders, kind=kind, batch=batch,
-                               vmap_refused=vmap_refused, samples=samples)
+                               vmap_refused=vmap_refused, samples=samples, function=function)
     d = OpDecl()
     d.name, d.fn, d.module = name or fn.__name__, fn, fn.__module__
     d.aliases, d.nodes, d.kind = tuple(aliases), tuple(nodes), kind
     d.batch = batch if batch is not None else kind
-    d.vmap_refused, d.samples = vmap_refused, tuple(samples)
+    d.vmap_refused, d.samples, d.function = vmap_refused, tuple(samples), function
     if d.batch is None and vmap_refused is None:
         raise TypeError(f"defop({d.name}): give its vmap rule (kind= or batch=) or the reason "
                         "vmap refuses it (vmap_refused=)")
@@ -136,7 +141,8 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
             raise ValueError(f"op {n} is declared twice")
         DECLARED[n] = d
         if d.nodes:
-            OPS[n] = OPS.get(n, ()) + tuple(c.__name__ for c in d.nodes)
+            OPS[n] = OPS.get(n, ()) + tuple(c if isinstance(c, str) else c.__name__
+                                            for c in d.nodes)
     if kind == ELEMENTWISE:
         for cls in d.nodes:
             if cls._jvp is None:
@@ -167,7 +173,7 @@ def publish(namespace):
     mod = namespace["__name__"]
     names = []
     for n, d in DECLARED.items():
-        if d.module == mod:
+        if d.module == mod and d.function:
             namespace.setdefault(n, d.fn)
             names.append(n)
     return names

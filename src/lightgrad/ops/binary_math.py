@@ -488,7 +488,7 @@ def where(condition, input=None, other=None, *, out=None):
     indices of the True elements, as nonzero(as_tuple=True) does."""
     c = condition._data
     if input is None and other is None:
-        from .shape import nonzero     # handles 0-d conditions and int64 indices
+        from .rearrange import nonzero     # handles 0-d conditions and int64 indices
         return nonzero(condition, as_tuple=True)
     if c.dtype != np.bool_:
         if c.dtype == np.uint8:

@@ -19,7 +19,8 @@ from ..autograd.grad_mode import state as _state
 from . import _core
 from ._core import (T, check_inplace, declare, inplace, inplace_method, new_node, node_class,
                     normalize_dims, ns_def, rebase, record, to_tensor, write_into)
-from .shape import _is_basic_key, basic_index, nonzero
+from .rearrange import nonzero
+from .shape import _is_basic_key, basic_index
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
            "index_fill", "masked_fill", "masked_select", "masked_scatter", "take",

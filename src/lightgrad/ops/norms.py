@@ -255,7 +255,7 @@ DistBackward0 = node_class("DistBackward0", _dist_rule, saved=("self", "other", 
                            meta=("p",))
 
 
-@defop(nodes=(DistBackward0,), batch=composite(lambda a, b, p=2: (a - b).norm(p)),
+@defop(nodes=(DistBackward0,), batch=composite(lambda lg, a, b, p=2: (a - b).norm(p)),
        samples=[S((2, 3), (3,), np_ref=lambda x, y: np.sqrt(((x - y) ** 2).sum())),
                 S((2, 1), (1, 3), args=(3,), id="p3")])
 def dist(input, other, p=2):

@@ -275,7 +275,7 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
     return _make(_argsort_np(x, _one_dim(dim, x.ndim), descending))
 
 
-@defop(nodes=(SortBackward0,), batch=composite(lambda x: x.sort(0).values),
+@defop(nodes=(SortBackward0,), batch=composite(lambda lg, x: lg.sort(x, 0).values),
        samples=[S((3, 2), np_ref=lambda x: np.sort(x, 0))])
 def msort(input, *, out=None):
     r = sort(input, 0)[0]

@@ -1,24 +1,31 @@
-"""Shape operations and basic indexing. Most are views: they share memory and the
-version counter with their input."""
+"""Views that change the shape (view, reshape, transpose, permute, squeeze, expand, ...)
+and basic indexing (select, narrow, x[key]), each declared once with its rule and vmap
+rule. They share memory and the version counter with their input (reshape copies when the
+layout needs it). rearrange.py and joining.py hold the ops that copy.
+"""
 import builtins
 
 import numpy as np
 
-from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd.graph import Node
 from ..autograd.grad_mode import state as _state
-from . import _core
-from ._core import (NP, T, declare, new_node, node_class, normalize_dims, ns_def, record,
-                    to_tensor, view_of)
-
-__all__ = ["reshape", "t", "transpose", "swapaxes", "swapdims", "permute", "unsqueeze",
-           "squeeze", "select", "narrow", "ravel", "unflatten", "movedim", "moveaxis",
-           "expand_copy", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
-           "chunk", "split", "tensor_split", "unbind", "cat", "concat", "concatenate", "stack",
-           "hstack", "vstack", "dstack", "column_stack", "tril", "triu", "diag", "diagonal",
-           "diag_embed", "nonzero", "unique", "meshgrid", "atleast_1d", "atleast_2d",
-           "atleast_3d", "narrow_copy"]
+from ._batching import along_dim, arg, composite, phys, shift, sizes_arg
+from ._core import (
+    NP,
+    T,
+    check_inplace,
+    defop,
+    new_node,
+    node_class,
+    normalize_dims,
+    publish,
+    rebase,
+    record,
+    view_of,
+)
+from ._core import Sample as S
+from .convert import clone, to_dtype
+from .reduction import sum as _sum
 
 
 def _shape_arg(shape):
@@ -52,6 +59,65 @@ UnsafeViewBackward0 = node_class("UnsafeViewBackward0", _reshape_rule,
                                  meta=("self_sym_sizes",))
 
 
+# -- vmap rules of the shape ops (ops/_batching.py has the protocol) -----------------------
+def _reshape_batching(c, args, kwargs):
+    x = args[0]
+    return c.wrap(c(x._p, (x._p.shape[0],) + sizes_arg(args, kwargs, "shape")))
+
+
+def _flatten_batching(c, args, kwargs):
+    x = args[0]
+    nd = x.dim()
+    start, end = arg(args, kwargs, 1, "start_dim", 0), arg(args, kwargs, 2, "end_dim", -1)
+    if nd == 0:
+        return c.wrap(x._p.reshape(x._p.shape[0], 1))
+    return c.wrap(c(x._p, shift(start, nd), shift(end, nd)))
+
+
+def _squeeze_batching(c, args, kwargs):
+    x = args[0]
+    d = arg(args, kwargs, 1, "dim")
+    if d is None:
+        dims = tuple(i + 1 for i, s in enumerate(x.shape) if s == 1)
+        return c.wrap(c(x._p, dims) if dims else x._p)
+    return c.wrap(c(x._p, shift(d, x.dim())))
+
+
+def _two_dims_batching(first, second):
+    """Ops taking two dims after the tensor (transpose, movedim): both move one right."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        nd = x.dim()
+        d0, d1 = arg(args, kwargs, 1, first), arg(args, kwargs, 2, second)
+        return c.wrap(c(x._p, shift(d0, nd), shift(d1, nd)))
+    return rule
+
+
+def _t_batching(c, args, kwargs):
+    x = args[0]
+    if x.dim() > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{x.dim()}D")
+    return x if x.dim() < 2 else c.wrap(x._p.transpose(1, 2))
+
+
+def _permute_batching(c, args, kwargs):
+    x = args[0]
+    return c.wrap(c(x._p, (0,) + shift(sizes_arg(args, kwargs, "dims"), x.dim())))
+
+
+def _expand_batching(c, args, kwargs):
+    sizes = sizes_arg(args, kwargs, "size")
+    p = phys(c, args[0], len(sizes))
+    return c.wrap(c(p, (p.shape[0],) + sizes))
+
+
+_ALONG_DIM1 = along_dim(1)
+
+
+@defop(nodes=(ViewBackward0,), batch=_reshape_batching, samples=[
+    S((2, 3), args=(-1, 2), method=True, np_ref=lambda x: x.reshape(-1, 2)),
+    S((1,), args=((),), method=True, id="0d")])
 def view(self, *shape):
     """A view with a new shape; fails when the memory layout does not allow one."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)) and \
@@ -70,6 +136,8 @@ def view(self, *shape):
     return view_of(self, data, ViewBackward0, x.shape)
 
 
+@defop(nodes=(ViewBackward0, UnsafeViewBackward0), batch=_reshape_batching, samples=[
+    S((2, 3), args=((3, 2),), np_ref=lambda x: x.reshape(3, 2))])
 def reshape(input, *shape):
     """A view when the layout allows one, else a copy. `x.reshape(2, -1)`"""
     shape = _shape_arg(shape)
@@ -86,6 +154,8 @@ def reshape(input, *shape):
     return view_of(input, data, ViewBackward0, x.shape)
 
 
+@defop(nodes=(ViewBackward0,), batch=_flatten_batching, samples=[
+    S((2, 3, 2), args=(1,), np_ref=lambda x: x.reshape(2, 6)), S((), id="0d")])
 def flatten(input, start_dim=0, end_dim=-1):
     x = input._data
     if x.ndim == 0:
@@ -101,13 +171,16 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(input, x.shape[:s] + (n,) + x.shape[e + 1:])
 
 
+@defop(nodes=(ViewBackward0,), batch=composite(lambda lg, x: x.reshape(-1)),
+       samples=[S((2, 3), np_ref=np.ravel)])
 def ravel(input):
     if not input._data.flags.c_contiguous:       # torch: contiguous() then view
-        from .convert import clone
         input = clone(input)
     return reshape(input, -1)
 
 
+@defop(nodes=(ViewBackward0,), batch=_ALONG_DIM1, samples=[
+    S((3, 4), args=(1, (2, 2)), np_ref=lambda x: x.reshape(3, 2, 2))])
 def unflatten(input, dim, sizes):
     x = input._data
     d = normalize_dims(dim, x.ndim)[0]
@@ -132,6 +205,29 @@ PermuteBackward0 = node_class("PermuteBackward0",
                               lambda ns, g, inv: (ns.transpose(g, inv),), meta=("dims",))
 
 
+def _inplace_view_op(node_name):
+    """t_, unsqueeze_, squeeze_, transpose_: change self's shape in place; torch names the
+    node `node_name(args, kwargs)`."""
+    def factory(fn):
+        def method(self, *args, **kwargs):
+            check_inplace(self)
+            r = fn(self, *args, **kwargs)
+            self._data = r._data
+            self._vc[0] += 1
+            if r.grad_fn is not None:
+                cls = node_class(node_name(args, kwargs), type(r.grad_fn)._rule,
+                                 meta=type(r.grad_fn)._meta_names)
+                node = new_node(cls, (), meta=r.grad_fn._meta)
+                node.next_functions = r.grad_fn.next_functions
+                rebase(self, node)
+            return self
+        method.__name__ = fn.__name__ + "_"
+        return method
+    return factory
+
+
+@defop(nodes=(TBackward0,), inplace=_inplace_view_op(lambda a, k: "TBackward1"),
+       batch=_t_batching, samples=[S((2, 3), np_ref=np.transpose), S((3,), id="1d")])
 def t(input):
     x = input._data
     if x.ndim > 2:
@@ -139,6 +235,11 @@ def t(input):
     return view_of(input, x.T, TBackward0, x.ndim)
 
 
+@defop(aliases=("swapaxes", "swapdims"), nodes=(TransposeBackward0,),
+       inplace=_inplace_view_op(lambda a, k: "TransposeBackward1"),
+       batch=_two_dims_batching("dim0", "dim1"), samples=[
+           S((2, 3, 4), args=(0, -1), np_ref=lambda x: np.swapaxes(x, 0, -1)),
+           S((2, 3), args=(0, 1), id="2d")])
 def transpose(input, dim0, dim1):
     x = input._data
     d0, d1 = normalize_dims((dim0, dim1), x.ndim)
@@ -146,9 +247,9 @@ def transpose(input, dim0, dim1):
                    (d0, d1))
 
 
-swapaxes = swapdims = transpose
-
-
+@defop(nodes=(PermuteBackward0,), batch=_permute_batching, samples=[
+    S((2, 3, 4), args=(2, 0, 1), method=True, np_ref=lambda x: np.transpose(x, (2, 0, 1))),
+    S((2, 3, 4), args=((1, 2, 0),), id="tuple")])
 def permute(input, *dims):
     dims = _shape_arg(dims)
     n = input._data.ndim
@@ -163,6 +264,11 @@ def permute(input, *dims):
     return view_of(input, np.transpose(input._data, dims), PermuteBackward0, inv)
 
 
+@defop(aliases=("moveaxis",), nodes=(PermuteBackward0,),
+       batch=_two_dims_batching("source", "destination"), samples=[
+           S((2, 3, 4), args=(0, 2), np_ref=lambda x: np.moveaxis(x, 0, 2)),
+           S((2, 3, 4), args=((0, 1), (2, 0)), id="dims",
+             np_ref=lambda x: np.moveaxis(x, (0, 1), (2, 0)))])
 def movedim(input, source, destination):
     n = input._data.ndim
     src = normalize_dims(source, n)
@@ -180,8 +286,6 @@ def movedim(input, source, destination):
     return permute(input, perm)
 
 
-moveaxis = movedim
-
 UnsqueezeBackward0 = node_class("UnsqueezeBackward0", lambda ns, g, m: (ns.reshape(g, m[1]),),
                                 meta=("dim", "self_sym_sizes"))
 SqueezeBackward0 = node_class("SqueezeBackward0", _reshape_rule, meta=("self_sym_sizes",))
@@ -191,12 +295,21 @@ SqueezeBackward2 = node_class("SqueezeBackward2", lambda ns, g, m: (ns.reshape(g
                               meta=("dim", "self_sym_sizes"))
 
 
+@defop(nodes=(UnsqueezeBackward0,), inplace=_inplace_view_op(lambda a, k: "UnsqueezeBackward1"),
+       batch=along_dim(1, new_dim=True), samples=[S((2, 3), args=(-1,)),
+                                                  S((), args=(0,), id="0d")])
 def unsqueeze(input, dim):
     x = input._data
     d = normalize_dims(dim, x.ndim + 1)[0]
     return view_of(input, np.expand_dims(x, d), UnsqueezeBackward0, (d, x.shape))
 
 
+@defop(nodes=(SqueezeBackward0, SqueezeBackward1, SqueezeBackward2),
+       inplace=_inplace_view_op(lambda a, k: "SqueezeBackward4" if a or k else
+                                "SqueezeBackward3"),
+       batch=_squeeze_batching, samples=[
+           S((2, 1, 3, 1), np_ref=np.squeeze), S((2, 1, 3), args=(1,), id="dim"),
+           S((1, 3, 1), args=((0, 2),), id="dims")])
 def squeeze(input, dim=None):
     x = input._data
     if dim is None:
@@ -217,6 +330,8 @@ SliceBackward0 = node_class("SliceBackward0", _index_rule, meta=("self_sym_sizes
 AliasBackward0 = node_class("AliasBackward0", lambda ns, g, m: (g,))
 
 
+@defop(nodes=(SelectBackward0,), batch=_ALONG_DIM1, samples=[
+    S((2, 3), args=(1, -1), np_ref=lambda x: x[:, -1])])
 def select(input, dim, index):
     x = input._data
     d = normalize_dims(dim, x.ndim)[0]
@@ -244,8 +359,7 @@ def slice_dim(input, dim, start, stop, step=1):
     return view_of(input, x[key], SliceBackward0, (x.shape, key))
 
 
-def narrow(input, dim, start, length):
-    x = input._data
+def _narrow_bounds(x, dim, start, length):
     d = normalize_dims(dim, x.ndim)[0]
     size = x.shape[d]
     start, length = int(start), int(length)
@@ -259,12 +373,31 @@ def narrow(input, dim, start, length):
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
-    return slice_dim(input, d, start, start + length)
+    return d, start, start + length
 
 
+@defop(nodes=(SliceBackward0,), batch=_ALONG_DIM1, samples=[
+    S((2, 4), args=(1, 1, 2), np_ref=lambda x: x[:, 1:3])])
+def narrow(input, dim, start, length):
+    d, start, stop = _narrow_bounds(input._data, dim, start, length)
+    return slice_dim(input, d, start, stop)
+
+
+NarrowCopyBackward0 = node_class("NarrowCopyBackward0", _index_rule,
+                                 meta=("self_sym_sizes", "key"))
+
+
+@defop(nodes=(NarrowCopyBackward0,), batch=_ALONG_DIM1,
+       samples=[S((2, 4), args=(1, 1, 2), np_ref=lambda x: x[:, 1:3])])
 def narrow_copy(input, dim, start, length):
-    from .convert import clone
-    return clone(narrow(input, dim, start, length))
+    """narrow's slice as a new tensor."""
+    x = input._data
+    d, start, stop = _narrow_bounds(x, dim, start, length)
+    key = (slice(None),) * d + (slice(start, stop),)
+    data = x[key].copy()
+    if _state.grad_enabled and input._rg:
+        return record(data, NarrowCopyBackward0, (input,), meta=(x.shape, key))
+    return _make(data)
 
 
 def _embed_rule(ns, g, meta):
@@ -351,6 +484,9 @@ ExpandBackward0 = node_class("ExpandBackward0", lambda ns, g, shape: (ns.sum_to(
                              meta=("self_sym_sizes",))
 
 
+@defop(nodes=(ExpandBackward0,), batch=_expand_batching, samples=[
+    S((3, 1), args=(2, 3, -1), method=True, np_ref=lambda x: np.broadcast_to(x, (2, 3, 1))),
+    S((), args=(4,), method=True, id="0d")])
 def expand(input, *sizes):
     sizes = _shape_arg(sizes)
     x = input._data
@@ -374,13 +510,25 @@ def expand(input, *sizes):
     return view_of(input, np.broadcast_to(x, target), ExpandBackward0, x.shape)
 
 
+@defop(nodes=(ExpandBackward0,), batch=_expand_batching, samples=[S((3,), args=((2, 3),))])
 def broadcast_to(input, size):
     return expand(input, size)
 
 
+ExpandCopyBackward0 = node_class("ExpandBackward0_copy",
+                                 lambda ns, g, shape: (ns.sum_to(g, shape),),
+                                 meta=("self_sym_sizes",))
+
+
+@defop(nodes=(ExpandCopyBackward0,), method=False, batch=_expand_batching,
+       samples=[S((3, 1), args=((2, 3, 2),))])
 def expand_copy(input, *sizes):
-    from .convert import clone
-    return clone(expand(input, *sizes))
+    """expand's result as a new tensor."""
+    x = input._data
+    data = np.array(expand(_make(x), *sizes)._data)       # expand checks the sizes
+    if _state.grad_enabled and input._rg:
+        return record(data, ExpandCopyBackward0, (input,), meta=x.shape)
+    return _make(data)
 
 
 def _t_sum_to(g, shape):
@@ -390,7 +538,6 @@ def _t_sum_to(g, shape):
     lead = len(gs) - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
                                       if s == 1 and gs[i + lead] != 1)
-    from .reduction import sum as _sum
     return reshape(_sum(g, axes, True), shape) if axes else reshape(g, shape)
 
 
@@ -398,7 +545,6 @@ def _t_fix(g, shape, dtype):
     if g._data.shape != shape:
         g = _t_sum_to(g, shape)
     if g._data.dtype != dtype:
-        from .convert import to_dtype
         g = to_dtype(g, dtype)
     return g
 
@@ -407,667 +553,6 @@ T.broadcast_to = lambda x, shape: expand(x, shape)
 T.sum_to = _t_sum_to
 T.fix = _t_fix
 
-
-# -- copies: repeat, flip, roll, tril/triu -----------------------------------------------
-def _repeat_rule(ns, g, meta):
-    shape, reps = meta
-    padded = (1,) * (len(reps) - len(shape)) + tuple(shape)
-    inter = []
-    for r, s in zip(reps, padded):
-        inter += [r, s]
-    g = ns.reshape(g, tuple(inter))
-    g = ns.sum(g, tuple(range(0, 2 * len(reps), 2)))
-    return (ns.reshape(g, shape),)
-
-
-RepeatBackward0 = node_class("RepeatBackward0", _repeat_rule,
-                             meta=("self_sym_sizes", "repeats"))
-
-
-def repeat(input, *sizes):
-    reps = _shape_arg(sizes)
-    x = input._data
-    if len(reps) < x.ndim:
-        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
-                           "of dimensions of tensor")
-    data = np.tile(x, reps) if reps else x.copy()
-    if data.ndim < len(reps):
-        data = data.reshape((1,) * (len(reps) - data.ndim) + data.shape)
-    if _state.grad_enabled and input._rg:
-        return record(data, RepeatBackward0, (input,), meta=(x.shape, reps))
-    return _make(data)
-
-
-def tile(input, *dims):
-    """`torch.tile(x, (2, 1))`; the method also takes `x.tile(2, 1)`."""
-    dims = _shape_arg(dims)
-    n = input._data.ndim
-    if len(dims) < n:
-        dims = (1,) * (n - len(dims)) + tuple(dims)
-    return repeat(input, dims)
-
-
-FlipBackward0 = node_class("FlipBackward0", lambda ns, g, dims: (ns.flip(g, dims),),
-                           meta=("dims",))
-
-
-def flip(input, *dims):
-    x = input._data
-    dims = normalize_dims(_shape_arg(dims), x.ndim)
-    data = np.flip(x, dims).copy() if dims else x.copy()
-    if _state.grad_enabled and input._rg:
-        return record(data, FlipBackward0, (input,), meta=dims)
-    return _make(data)
-
-
-def fliplr(input):
-    if input._data.ndim < 2:
-        raise RuntimeError("Input must be >= 2-d.")
-    return flip(input, 1)
-
-
-def flipud(input):
-    if input._data.ndim < 1:
-        raise RuntimeError("Input must be >= 1-d.")
-    return flip(input, 0)
-
-
-def _roll_rule(ns, g, meta):
-    shifts, dims = meta
-    return (ns.roll(g, tuple(-s for s in shifts), dims),)
-
-
-RollBackward0 = node_class("RollBackward0", _roll_rule, meta=("shifts", "dims"))
-
-
-def _np_roll(x, shifts, dims):
-    if dims is None:
-        return np.roll(x, shifts[0])
-    return np.roll(x, shifts, dims)
-
-
-def roll(input, shifts, dims=None):
-    x = input._data
-    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
-    if dims is not None:
-        dims = normalize_dims(dims, x.ndim)
-        if len(shifts) != len(dims):
-            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
-                               f"dims:{len(dims)}")
-    elif len(shifts) != 1:
-        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
-    data = _np_roll(x, shifts, dims)
-    if _state.grad_enabled and input._rg:
-        return record(data, RollBackward0, (input,), meta=(shifts, dims))
-    return _make(data)
-
-
-TrilBackward0 = node_class("TrilBackward0", lambda ns, g, k: (ns.tril(g, k),),
-                           meta=("diagonal",))
-TriuBackward0 = node_class("TriuBackward0", lambda ns, g, k: (ns.triu(g, k),),
-                           meta=("diagonal",))
-
-
-def _tri(name, np_fn, cls):
-    def op(input, diagonal=0, *, out=None):
-        x = input._data
-        if x.ndim < 2:
-            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-        data = np_fn(x, diagonal)
-        if _state.grad_enabled and input._rg:
-            r = record(data, cls, (input,), meta=diagonal)
-        else:
-            r = _make(data)
-        if out is not None:
-            from ._core import to_out
-            return to_out(r, out)
-        return r
-    op.__name__ = name
-    return op
-
-
-tril = _tri("tril", np.tril, TrilBackward0)
-triu = _tri("triu", np.triu, TriuBackward0)
-
-
-# -- diagonals ---------------------------------------------------------------------------
-def _diag_view(x, offset, d1, d2):
-    """A writable view of the diagonal of x over dims d1, d2 (appended as the last dim)."""
-    m = np.moveaxis(x, (d1, d2), (-2, -1))
-    r, c = m.shape[-2:]
-    if offset >= 0:
-        n = builtins.max(0, builtins.min(r, c - offset))
-        start = m[..., :, offset:] if n else m[..., :0, :0]
-    else:
-        n = builtins.max(0, builtins.min(r + offset, c))
-        start = m[..., -offset:, :] if n else m[..., :0, :0]
-    s = m.strides
-    return np.lib.stride_tricks.as_strided(start, m.shape[:-2] + (n,), s[:-2] + (s[-2] + s[-1],),
-                                           writeable=x.flags.writeable)
-
-
-def _np_diagonal(x, offset=0, d1=0, d2=1):
-    return _diag_view(x, offset, d1, d2)
-
-
-def _np_diag_embed(g, shape, offset, d1, d2):
-    """Zeros of `shape` with g (diagonal as its last dim) on the diagonal (offset, d1, d2)."""
-    z = np.zeros(shape, dtype=np.result_type(g))
-    _diag_view(z, offset, d1, d2)[...] = g
-    return z
-
-
-def _diagonal_rule(ns, g, meta):
-    shape, offset, d1, d2 = meta
-    return (ns.diag_scatter(g, shape, offset, d1, d2),)
-
-
-DiagonalBackward0 = node_class("DiagonalBackward0", _diagonal_rule,
-                               meta=("self_sym_sizes", "offset", "dim1", "dim2"))
-DiagonalBackward0_copy = node_class("DiagonalBackward0_copy", _diagonal_rule,
-                                    meta=("self_sym_sizes", "offset", "dim1", "dim2"))
-DiagonalBackwardBackward0 = node_class(
-    "DiagonalBackwardBackward0", lambda ns, g, m: (ns.diagonal(g, m[0], m[1], m[2]),),
-    meta=("offset", "dim1", "dim2"))
-DiagEmbedBackward0 = node_class(
-    "DiagEmbedBackward0", lambda ns, g, m: (ns.diagonal(g, m[0], m[1], m[2]),),
-    meta=("offset", "dim1", "dim2"))
-
-
-def diagonal(input, offset=0, dim1=0, dim2=1):
-    x = input._data
-    d1, d2 = normalize_dims((dim1, dim2), x.ndim)
-    if d1 == d2:
-        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    return view_of(input, _diag_view(x, offset, d1, d2), DiagonalBackward0,
-                   (x.shape, offset, d1, d2))
-
-
-def _diag_scatter_t(g, shape, offset, d1, d2):
-    data = _np_diag_embed(g._data, shape, offset, d1, d2)
-    if _state.grad_enabled and g._rg:
-        return record(data, DiagonalBackwardBackward0, (g,), meta=(offset, d1, d2))
-    return _make(data)
-
-
-def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    x = input._data
-    n = x.shape[-1] + builtins.abs(offset)
-    nd = x.ndim + 1
-    d1, d2 = normalize_dims((dim1, dim2), nd)
-    if d1 == d2:
-        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    rest = list(x.shape[:-1])
-    shape = [0] * nd
-    it = iter(rest)
-    for i in range(nd):
-        shape[i] = n if i in (d1, d2) else next(it)
-    data = _np_diag_embed(x, tuple(shape), offset, d1, d2)
-    if _state.grad_enabled and input._rg:
-        return record(data, DiagEmbedBackward0, (input,), meta=(offset, d1, d2))
-    return _make(data)
-
-
-def diag(input, diagonal=0):
-    x = input._data
-    if x.ndim == 1:
-        return diag_embed(input, diagonal, 0, 1)
-    if x.ndim != 2:
-        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
-    data = _diag_view(x, diagonal, 0, 1).copy()
-    if _state.grad_enabled and input._rg:
-        return record(data, DiagonalBackward0_copy, (input,), meta=(x.shape, diagonal, 0, 1))
-    return _make(data)
-
-
-ns_def("diagonal", lambda g, o, a, b: _np_diagonal(g, o, a, b), diagonal)
-ns_def("diag_scatter", _np_diag_embed, _diag_scatter_t)
-ns_def("flip", lambda g, dims: np.flip(g, dims), lambda g, dims: flip(g, dims))
-ns_def("roll", _np_roll, lambda g, s, d: roll(g, s, d))
-ns_def("tril", np.tril, tril)
-ns_def("triu", np.triu, triu)
-
-
-# -- joining: cat and stack --------------------------------------------------------------
-def _cat_rule(ns, g, meta):
-    dim, sizes = meta
-    out, start = [], 0
-    for s in sizes:
-        if s is None:                 # a skipped legacy empty input
-            out.append(ns.zeros_shaped((0,), g))
-            continue
-        out.append(ns.getitem(g, (slice(None),) * dim + (slice(start, start + s),)))
-        start += s
-    return tuple(out)
-
-
-def _stack_rule(ns, g, meta):
-    dim, n = meta
-    return tuple(ns.getitem(g, (slice(None),) * dim + (i,)) for i in range(n))
-
-
-CatBackward0 = node_class("CatBackward0", _cat_rule, meta=("dim", "sizes"))
-StackBackward0 = node_class("StackBackward0", _stack_rule, meta=("dim", "n"))
-
-
-def _tensor_list(tensors, name):
-    if isinstance(tensors, Tensor):
-        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, "
-                        "not Tensor")
-    return [to_tensor(t) for t in tensors]
-
-
-def cat(tensors, dim=0, *, out=None):
-    """Concatenate along an existing dim. `lightgrad.cat([a, b], 1)`"""
-    ts = _tensor_list(tensors, "cat")
-    if not ts:
-        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    # NOTE: legacy behaviour: 1-D empty tensors are skipped whatever the other shapes
-    live = [t for t in ts if not (t._data.ndim == 1 and t._data.shape[0] == 0)]
-    ref = live[0]._data if live else ts[0]._data
-    if ref.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = normalize_dims(dim, ref.ndim)[0]
-    for i, t in enumerate(ts):
-        x = t._data
-        if x.ndim == 1 and x.shape[0] == 0 and live:
-            continue
-        if x.ndim == 0:
-            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
-                               "concatenated")
-        if x.ndim != ref.ndim:
-            raise RuntimeError("Tensors must have same number of dimensions: got "
-                               f"{ref.ndim} and {x.ndim}")
-        for k in range(ref.ndim):
-            if k != d and x.shape[k] != ref.shape[k]:
-                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
-                                   f"Expected size {ref.shape[k]} but got size {x.shape[k]} "
-                                   f"for tensor number {i} in the list.")
-    rt = _dtype.result_type(*ts).np if len(ts) > 1 else ts[0]._data.dtype
-    arrays = [t._data for t in (live or ts[:1])]
-    data = np.concatenate(arrays, axis=d).astype(rt, copy=False) if len(arrays) > 1 \
-        else arrays[0].astype(rt, copy=True)
-    if _state.grad_enabled and any(t._rg for t in ts):
-        sizes = tuple(None if (t._data.ndim == 1 and t._data.shape[0] == 0 and live)
-                      else t._data.shape[d] for t in ts)
-        r = record(data, CatBackward0, ts, meta=(d, sizes), bcast=True)
-    else:
-        r = _make(data)
-    if out is not None:
-        from ._core import to_out
-        return to_out(r, out)
-    return r
-
-
-concat = concatenate = cat
-
-
-def stack(tensors, dim=0, *, out=None):
-    ts = _tensor_list(tensors, "stack")
-    if not ts:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    shape = ts[0]._data.shape
-    for i, t in enumerate(ts):
-        if t._data.shape != shape:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
-                               f"{list(shape)} at entry 0 and {list(t._data.shape)} at entry {i}")
-    d = normalize_dims(dim, len(shape) + 1)[0]
-    rt = _dtype.result_type(*ts).np if len(ts) > 1 else ts[0]._data.dtype
-    data = np.stack([t._data for t in ts], axis=d).astype(rt, copy=False)
-    if _state.grad_enabled and any(t._rg for t in ts):
-        r = record(data, StackBackward0, ts, meta=(d, len(ts)), bcast=True)
-    else:
-        r = _make(data)
-    if out is not None:
-        from ._core import to_out
-        return to_out(r, out)
-    return r
-
-
-def atleast_1d(*tensors):
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        return tuple(atleast_1d(t) for t in tensors[0])
-    if len(tensors) > 1:
-        return tuple(atleast_1d(t) for t in tensors)
-    t = tensors[0]
-    return reshape(t, (1,)) if t._data.ndim == 0 else t
-
-
-def atleast_2d(*tensors):
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        return tuple(atleast_2d(t) for t in tensors[0])
-    if len(tensors) > 1:
-        return tuple(atleast_2d(t) for t in tensors)
-    t = tensors[0]
-    n = t._data.ndim
-    return reshape(t, (1, 1)) if n == 0 else unsqueeze(t, 0) if n == 1 else t
-
-
-def atleast_3d(*tensors):
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        return tuple(atleast_3d(t) for t in tensors[0])
-    if len(tensors) > 1:
-        return tuple(atleast_3d(t) for t in tensors)
-    t = tensors[0]
-    n = t._data.ndim
-    if n == 0:
-        return reshape(t, (1, 1, 1))
-    if n == 1:
-        return unsqueeze(unsqueeze(t, 0), -1)
-    if n == 2:
-        return unsqueeze(t, -1)
-    return t
-
-
-def hstack(tensors, *, out=None):
-    ts = atleast_1d(*_tensor_list(tensors, "hstack"))
-    ts = ts if isinstance(ts, tuple) else (ts,)
-    return cat(ts, 0 if ts[0]._data.ndim == 1 else 1, out=out)
-
-
-def vstack(tensors, *, out=None):
-    ts = atleast_2d(*_tensor_list(tensors, "vstack"))
-    ts = ts if isinstance(ts, tuple) else (ts,)
-    return cat(ts, 0, out=out)
-
-
-def dstack(tensors, *, out=None):
-    ts = atleast_3d(*_tensor_list(tensors, "dstack"))
-    ts = ts if isinstance(ts, tuple) else (ts,)
-    return cat(ts, 2, out=out)
-
-
-def column_stack(tensors, *, out=None):
-    ts = [reshape(t, (-1, 1)) if t._data.ndim <= 1 else t
-          for t in _tensor_list(tensors, "column_stack")]
-    return cat(ts, 1, out=out)
-
-
-# -- splitting: multi-output views ---------------------------------------------------------
-_multi_classes = {}
-
-
-def _pad_grads(ns, gs, shapes):
-    """Gradients of a multi-output op with None (unused outputs) replaced by zeros."""
-    like = next(g for g in gs if g is not None)
-    return [ns.zeros_shaped(s, like) if g is None else g for g, s in zip(gs, shapes)]
-
-
-def _split_rule(ns, gs, meta):
-    dim, shapes = meta
-    return (ns.cat(_pad_grads(ns, gs, shapes), dim),)
-
-
-def _unbind_rule(ns, gs, meta):
-    dim, shapes = meta
-    return (ns.stack(_pad_grads(ns, gs, shapes), dim),)
-
-
-def _multi_class(name, rule, n):
-    cls = _multi_classes.get((name, n))
-    if cls is None:
-        cls = type(name, (Node,), {"__slots__": (), "_rule": staticmethod(rule),
-                                   "_saved_names": (), "_meta_names": ("dim", "sizes"),
-                                   "_nout": n})
-        cls.__module__ = "builtins"
-        _multi_classes[(name, n)] = cls
-    return cls
-
-
-_MULTI = {"SplitBackward0": ("Split", _split_rule),
-          "SplitWithSizesBackward0": ("SplitWithSizes", _split_rule),
-          "UnbindBackward0": ("Unbind", _unbind_rule)}
-
-
-def _multi_view(input, datas, name, dim):
-    """Views of input sharing one node (split, chunk, unbind); in-place on them is refused."""
-    base = input._base if input._base is not None else input
-    if _state.grad_enabled and input._rg:
-        flag, rule = _MULTI[name]
-        cls = _multi_class(name, rule, len(datas))
-        node = new_node(cls, (input,), meta=(dim, tuple(d.shape for d in datas)))
-        outs = []
-        for i, d in enumerate(datas):
-            o = _make(d, node, i)
-            o._x = {"multi_view": flag} if o._x is None else dict(o._x, multi_view=flag)
-            _core.track_view(base, o)
-            outs.append(o)
-        _core.with_tangents(outs, node, (input,))
-    else:
-        outs = [_make(d) for d in datas]
-        if input._rg:
-            for o in outs:
-                o._extra()["nograd_view"] = True
-    for o in outs:
-        o._vc = input._vc
-        o._base = base
-    return tuple(outs)
-
-
-def split(tensor, split_size_or_sections, dim=0):
-    x = tensor._data
-    d = normalize_dims(dim, x.ndim)[0]
-    size = x.shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        s = int(split_size_or_sections)
-        if s < 0:
-            raise RuntimeError(f"split expects split_size be non-negative, but got "
-                               f"split_size={s}")
-        if s == 0 and size != 0:
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
-                               f"dimension size of {size}")
-        n = builtins.max(1, -(-size // s)) if s else 1
-        bounds = [(i * s, builtins.min((i + 1) * s, size)) for i in range(n)]
-        name = "SplitBackward0"
-    else:
-        sizes = [int(v) for v in split_size_or_sections]
-        if builtins.sum(sizes) != size:
-            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
-                               f"(input tensor's size at dimension {d}), but got "
-                               f"split_sizes={sizes}")
-        bounds, start = [], 0
-        for v in sizes:
-            bounds.append((start, start + v))
-            start += v
-        name = "SplitWithSizesBackward0"
-    pre = (slice(None),) * d
-    return _multi_view(tensor, [x[pre + (slice(a, b),)] for a, b in bounds], name, d)
-
-
-def split_with_sizes(tensor, split_sizes, dim=0):
-    return split(tensor, list(split_sizes), dim)
-
-
-def chunk(input, chunks, dim=0):
-    if chunks <= 0:
-        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0]
-    size = x.shape[d]
-    return split(input, builtins.max(1, -(-size // chunks)) if size else 0, d) \
-        if size else split(input, 0, d)
-
-
-def unbind(input, dim=0):
-    x = input._data
-    if x.ndim == 0:
-        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    d = normalize_dims(dim, x.ndim)[0]
-    pre = (slice(None),) * d
-    datas = [x[pre + (i, Ellipsis)] for i in range(x.shape[d])]
-    return _multi_view(input, datas, "UnbindBackward0", d)
-
-
-def tensor_split(input, indices_or_sections, dim=0):
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0]
-    size = x.shape[d]
-    if isinstance(indices_or_sections, Tensor):
-        indices_or_sections = indices_or_sections.tolist()
-    if isinstance(indices_or_sections, (int, np.integer)):
-        n = int(indices_or_sections)
-        if n <= 0:
-            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
-        q, r = divmod(size, n)
-        bounds, start = [], 0
-        for i in range(n):
-            step = q + (1 if i < r else 0)
-            bounds.append((start, start + step))
-            start += step
-    else:
-        idx = [int(i) for i in indices_or_sections]
-        edges = [0] + idx + [size]
-        bounds = [(builtins.min(a, size), builtins.max(builtins.min(b, size),
-                                                       builtins.min(a, size)))
-                  for a, b in zip(edges[:-1], edges[1:])]
-    return tuple(slice_dim(input, d, a, b) for a, b in bounds)
-
-
-def _t_zeros_shaped(shape, like):
-    return _make(np.zeros(shape, dtype=like._data.dtype))
-
-
-ns_def("zeros_shaped", lambda shape, like: np.zeros(shape, dtype=np.result_type(like)),
-       _t_zeros_shaped)
-ns_def("cat", lambda gs, dim: np.concatenate(gs, axis=dim), cat)
-ns_def("stack", lambda gs, dim: np.stack(gs, axis=dim), stack)
-
-
-# -- non-differentiable queries ------------------------------------------------------------
-def nonzero(input, *, out=None, as_tuple=False):
-    x = input._data
-    if as_tuple:
-        if x.ndim == 0:
-            return (_make(np.zeros(1 if x.item() else 0, dtype=np.int64)),)
-        return tuple(_make(i.astype(np.int64)) for i in np.nonzero(x))
-    if x.ndim == 0:
-        return _make(np.zeros((1 if x.item() else 0, 0), dtype=np.int64))
-    return _make(np.argwhere(x).astype(np.int64))
-
-
-def _unique_rule(ns, g, meta):
-    raise NotImplementedError("the derivative for '_unique2' is not implemented.")
-
-
-def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
-    """Unique values (always sorted, as torch on CPU), optionally inverse and counts."""
-    x = input._data
-    if dim is None:
-        res = np.unique(x, return_inverse=True, return_counts=True)
-        vals, inv, cnt = res
-        inv = inv.reshape(x.shape)
-        node = "Unique2Backward0"
-    else:
-        d = normalize_dims(dim, x.ndim)[0]
-        vals, inv, cnt = np.unique(x, return_inverse=True, return_counts=True, axis=d)
-        inv = inv.reshape(-1)
-        node = "UniqueDimBackward0"
-    if _state.grad_enabled and input._rg:
-        cls = node_class(node, _unique_rule)
-        v = record(vals, cls, (input,))
-    else:
-        v = _make(vals)
-    out = [v]
-    if return_inverse:
-        out.append(_make(inv.astype(np.int64)))
-    if return_counts:
-        out.append(_make(cnt.astype(np.int64)))
-    return out[0] if len(out) == 1 else tuple(out)
-
-
-# -- composites ------------------------------------------------------------------------------
-def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
-    from .indexing import index_select
-    if repeats is None:                      # repeat_interleave(repeats_tensor)
-        r = input._data.astype(np.int64)
-        return _make(np.repeat(np.arange(r.shape[0], dtype=np.int64), r))
-    if dim is None:
-        input = flatten(input)
-        dim = 0
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0]
-    if isinstance(repeats, Tensor) and repeats._data.ndim > 0 and repeats._data.size != 1:
-        r = repeats._data.astype(np.int64)
-        if r.shape[0] != x.shape[d]:
-            raise RuntimeError("repeats must have the same size as input along dim, but got "
-                               f"repeats.size(0) = {r.shape[0]} and input.size({d}) = "
-                               f"{x.shape[d]}")
-        idx = np.repeat(np.arange(x.shape[d], dtype=np.int64), r)
-        return index_select(input, d, _make(idx))
-    n = int(repeats)
-    from .convert import clone
-    e = unsqueeze(input, d + 1)
-    shape = list(e._data.shape)
-    shape[d + 1] = n
-    out = clone(expand(e, shape))
-    return reshape(out, x.shape[:d] + (x.shape[d] * n,) + x.shape[d + 1:])
-
-
-def meshgrid(*tensors, indexing=None):
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
-    if indexing is None:
-        indexing = "ij"
-    if indexing not in ("ij", "xy"):
-        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
-                           f"received: {indexing}")
-    ts = list(tensors)
-    swap = indexing == "xy" and len(ts) >= 2
-    if swap:
-        ts[0], ts[1] = ts[1], ts[0]
-    sizes = [t._data.size for t in ts]
-    n = len(ts)
-    outs = []
-    for i, t in enumerate(ts):
-        shape = [1] * n
-        shape[i] = -1
-        outs.append(expand(view(t, shape), sizes))
-    if swap:
-        outs[0], outs[1] = outs[1], outs[0]
-    return tuple(outs)
-
-
-# -- registration ----------------------------------------------------------------------------
-declare("view reshape flatten ravel unflatten view_as reshape_as atleast_1d atleast_2d "
-        "atleast_3d", "ViewBackward0", "UnsafeViewBackward0")
-declare("t", "TBackward0")
-declare("transpose swapaxes swapdims", "TransposeBackward0")
-declare("permute movedim moveaxis", "PermuteBackward0")
-declare("unsqueeze", "UnsqueezeBackward0")
-declare("squeeze", "SqueezeBackward0", "SqueezeBackward1", "SqueezeBackward2")
-declare("select", "SelectBackward0")
-declare("narrow tensor_split", "SliceBackward0")
-declare("expand expand_as broadcast_to meshgrid", "ExpandBackward0")
-declare("repeat tile", "RepeatBackward0")
-declare("flip fliplr flipud", "FlipBackward0")
-declare("roll", "RollBackward0")
-declare("tril", "TrilBackward0")
-declare("triu", "TriuBackward0")
-declare("diagonal", "DiagonalBackward0")
-declare("diag", "DiagonalBackward0_copy", "DiagEmbedBackward0")
-declare("diag_embed", "DiagEmbedBackward0")
-declare("cat concat concatenate hstack vstack dstack column_stack", "CatBackward0")
-declare("stack", "StackBackward0")
-declare("split chunk", "SplitBackward0", "SplitWithSizesBackward0")
-declare("unbind", "UnbindBackward0")
-declare("repeat_interleave", "ViewBackward0", "IndexSelectBackward0")
-
-Tensor.view = view
-Tensor.reshape = reshape
-Tensor.flatten = flatten
-Tensor.ravel = ravel
-Tensor.unflatten = unflatten
-Tensor.t = t
-Tensor.transpose = transpose
-Tensor.swapaxes = Tensor.swapdims = transpose
-Tensor.permute = permute
-Tensor.movedim = Tensor.moveaxis = movedim
-Tensor.unsqueeze = unsqueeze
-Tensor.squeeze = squeeze
-Tensor.select = select
-Tensor.narrow = narrow
-Tensor.narrow_copy = narrow_copy
-Tensor.T = property(lambda self: permute(self, tuple(range(self._data.ndim - 1, -1, -1))))
 
 
 def _matrix_t(self, attr, batched):
@@ -1085,62 +570,31 @@ def _matrix_t(self, attr, batched):
     return out
 
 
+Tensor.T = property(lambda self: permute(self, tuple(range(self._data.ndim - 1, -1, -1))))
 Tensor.mT = property(lambda self: _matrix_t(self, "mT", True))
 Tensor.mH = property(lambda self: _matrix_t(self, "mH", True))
 Tensor.H = property(lambda self: _matrix_t(self, "H", False))
-Tensor.view_as = lambda self, other: view(self, other._data.shape)
-Tensor.reshape_as = lambda self, other: reshape(self, other._data.shape)
-Tensor.expand = expand
-Tensor.expand_as = lambda self, other: expand(self, other._data.shape)
-Tensor.broadcast_to = broadcast_to
-Tensor.repeat = repeat
-Tensor.tile = tile
-Tensor.flip = flip
-Tensor.fliplr = fliplr
-Tensor.flipud = flipud
-Tensor.roll = roll
-Tensor.tril = tril
-Tensor.triu = triu
-Tensor.diag = diag
-Tensor.diagonal = diagonal
-Tensor.diag_embed = diag_embed
-Tensor.split = split
-Tensor.split_with_sizes = split_with_sizes
-Tensor.chunk = chunk
-Tensor.unbind = unbind
-Tensor.tensor_split = tensor_split
-Tensor.nonzero = nonzero
-Tensor.unique = unique
-Tensor.repeat_interleave = repeat_interleave
 
 
-def _inplace_view_op(fn):
-    """t_, unsqueeze_, squeeze_, transpose_: change self's shape in place."""
-    def method(self, *args, **kwargs):
-        from ._core import check_inplace, rebase
-        check_inplace(self)
-        r = fn(self, *args, **kwargs)
-        self._data = r._data
-        self._vc[0] += 1
-        if r.grad_fn is not None:
-            node_name = {"t": "TBackward1", "unsqueeze": "UnsqueezeBackward1",
-                         "squeeze": "SqueezeBackward3" if not args and not kwargs
-                         else "SqueezeBackward4", "transpose": "TransposeBackward1"}[
-                fn.__name__]
-            cls = node_class(node_name, type(r.grad_fn)._rule, meta=type(r.grad_fn)._meta_names)
-            node = new_node(cls, (), meta=r.grad_fn._meta)
-            node.next_functions = r.grad_fn.next_functions
-            rebase(self, node)
-        return self
-    method.__name__ = fn.__name__ + "_"
-    return method
+@defop(nodes=(ViewBackward0,), function=False,
+       batch=composite(lambda lg, x, other: x.reshape(tuple(other.shape))),
+       samples=[S((2, 3), (3, 2), nondiff=(1,), method=True)])
+def view_as(self, other):
+    return view(self, other._data.shape)
 
 
-for _f in (t, unsqueeze, squeeze, transpose):
-    setattr(Tensor, _f.__name__ + "_", _inplace_view_op(_f))
-Tensor.swapaxes_ = Tensor.swapdims_ = Tensor.transpose_
-Tensor.tril_ = _core.inplace_method(tril)
-Tensor.triu_ = _core.inplace_method(triu)
+@defop(nodes=(ViewBackward0, UnsafeViewBackward0), function=False,
+       batch=composite(lambda lg, x, other: x.reshape(tuple(other.shape))),
+       samples=[S((2, 3), (6,), nondiff=(1,), method=True)])
+def reshape_as(self, other):
+    return reshape(self, other._data.shape)
+
+
+@defop(nodes=(ExpandBackward0,), function=False,
+       batch=composite(lambda lg, x, other: x.expand(*other.shape)),
+       samples=[S((3, 1), (2, 3, 4), nondiff=(1,), method=True)])
+def expand_as(self, other):
+    return expand(self, other._data.shape)
 
 
 def _is_basic_key(key):
@@ -1161,3 +615,6 @@ def getitem(self, key):
 
 
 Tensor.__getitem__ = getitem
+
+
+__all__ = publish(globals())
