@@ -20,7 +20,7 @@ from .ops.scan_sort import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.rearrange import *  # noqa: F401,F403
 from .ops.joining import *  # noqa: F401,F403
-from .ops.convert import clone  # noqa: F401
+from .ops.convert import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.linalg_ext import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403

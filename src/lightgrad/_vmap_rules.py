@@ -448,8 +448,7 @@ def _composite(fn):
 
 # ops not yet declared with defop (whose declarations carry their rule)
 _ELEMENTWISE = """
-clone contiguous detach zeros_like ones_like empty_like full_like
-float double half int long bool to type_as cpu cuda
+detach zeros_like ones_like empty_like full_like cuda
 F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softsign F.mish
 F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
 F.softshrink F.hardshrink F.threshold

@@ -1,13 +1,11 @@
-"""dtype conversions, clone and contiguous."""
+"""dtype conversions, clone and contiguous, each declared once with its rule."""
 import numpy as np
 
 from .. import _dtype
 from .._backend import check_device
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
-from ._core import NP, T, declare, node_class, record
-
-__all__ = ["clone"]
+from ._core import ELEMENTWISE, NP, T, Sample as S, defop, node_class, publish, record
 
 ToCopyBackward0 = node_class("ToCopyBackward0",
                              lambda ns, g, dt: (ns.astype(g, dt),),
@@ -36,6 +34,7 @@ T.astype = _t_astype
 NP.astype = lambda g, dt: np.asarray(g).astype(dt)
 
 
+@defop(nodes=(CloneBackward0,), batch=ELEMENTWISE, samples=[S((2, 3))])
 def clone(input, *, memory_format=None):
     data = input._data.copy()
     if _state.grad_enabled and input._rg:
@@ -43,6 +42,9 @@ def clone(input, *, memory_format=None):
     return _make(data)
 
 
+@defop(nodes=(CloneBackward0,), function=False, batch=ELEMENTWISE, samples=[
+    S((2, 3), method=True), S(make_inputs=lambda r: [r.uniform(-2, 2, (3, 2)).T], method=True,
+                             id="transposed")])
 def contiguous(self, memory_format=None):
     if self._data.flags.c_contiguous:
         return self
@@ -70,6 +72,11 @@ def _parse_to(args, kwargs):
     return dt, dev, copy
 
 
+_TO = dict(nodes=(ToCopyBackward0,), function=False, batch=ELEMENTWISE)
+
+
+@defop(**_TO, samples=[S((2, 3), method=True, kwargs={"copy": True}),
+                       S((2, 3), method=True, args=("cpu",), id="device")])
 def to(self, *args, **kwargs):
     """x.to(dtype), x.to(device), x.to(device, dtype), x.to(other); returns x itself when
     nothing changes and copy is False."""
@@ -79,6 +86,7 @@ def to(self, *args, **kwargs):
     return to_dtype(self, (dt or self.dtype).np, copy)
 
 
+@defop(name="type", **_TO, samples=[S((2, 3), method=True, args=("torch.DoubleTensor",))])
 def type_(self, dtype=None, non_blocking=False, **kwargs):
     if dtype is None:
         return f"torch.{self.dtype._legacy}Tensor"
@@ -88,19 +96,30 @@ def type_(self, dtype=None, non_blocking=False, **kwargs):
     return to_dtype(self, dtype.np)
 
 
-declare("to float double half long int bool type_as", "ToCopyBackward0")
-declare("clone contiguous", "CloneBackward0")
+@defop(function=False, batch=ELEMENTWISE, samples=[S((2, 3), method=True)])
+def cpu(self, memory_format=None):
+    return self
 
-Tensor.to = to
-Tensor.type = type_
-Tensor.clone = clone
-Tensor.contiguous = contiguous
-Tensor.cpu = lambda self, memory_format=None: self
-Tensor.type_as = lambda self, other: to_dtype(self, other._data.dtype)
+
+@defop(**_TO, samples=[S((3,), (2,), method=True, nondiff=(1,))])
+def type_as(self, other):
+    return to_dtype(self, other._data.dtype)
+
+
+def _dtype_method(name, dt):
+    def method(self, memory_format=None):
+        return to_dtype(self, dt.np)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
 for _name, _d in [("float", _dtype.float32), ("double", _dtype.float64),
                   ("half", _dtype.float16), ("long", _dtype.int64), ("int", _dtype.int32),
                   ("short", _dtype.int16), ("char", _dtype.int8), ("byte", _dtype.uint8),
                   ("bool", _dtype.bool), ("cfloat", _dtype.complex64),
                   ("cdouble", _dtype.complex128)]:
-    setattr(Tensor, _name, (lambda d: lambda self, memory_format=None:
-                            to_dtype(self, d.np))(_d))
+    # float64 samples: float() and half() lose precision that gradcheck would see
+    defop(_dtype_method(_name, _d), **_TO,
+          samples=[S((3,), method=True, grad=_name == "double")])
+
+__all__ = publish(globals())
