@@ -10,7 +10,7 @@ HEADER = """# Operations
 Generated from the op declarations by `docs/gen_operations.py` (do not edit by hand). Each
 row is one declared op: its public names (`lightgrad.<name>`), the Tensor methods and
 operators it also is, the backward nodes it records (none: not differentiable), and how
-vmap runs it. Families not yet moved onto `defop` are listed in the README.
+vmap runs it. Families not yet moved onto `defop` are listed in docs/ARCHITECTURE.md.
 """
 
 
