@@ -18,24 +18,31 @@ from .optable.entry import Op
 DECLS = list(dict.fromkeys(DECLARED.values()))   # each declared op once, in order
 
 
+_SUBMODULES = {"": lambda m: m, "linalg": lambda m: m.linalg, "F": lambda m: m.nn.functional}
+
+
 def _sample_entry(decl, sample):
-    """An op-table entry for one Sample of a declared op: `op(*tensors, *args, **kwargs)`."""
-    name, args, kwargs = decl.name, sample.args, sample.kwargs
+    """An op-table entry for one Sample of a declared op: `op(*tensors, *args, **kwargs)`,
+    the op looked up in lightgrad or torch (`F.x`: in nn.functional, `linalg.x`: in linalg)."""
+    args, kwargs = sample.args, sample.kwargs
+    submodule, _, name = decl.name.rpartition(".")
+    lookup = _SUBMODULES[submodule]
     differentiable = bool(decl.nodes)       # an op that records no node has no gradient
     if sample.method:
         def call(m, *xs):
             return getattr(xs[0], name)(*xs[1:], *args, **kwargs)
     elif sample.pack:
         def call(m, *xs):
-            return getattr(m, name)(list(xs), *args, **kwargs)
+            return getattr(lookup(m), name)(list(xs), *args, **kwargs)
     else:
         def call(m, *xs):
-            return getattr(m, name)(*xs, *args, **kwargs)
-    return Op(name, call, sample.shapes,
+            return getattr(lookup(m), name)(*xs, *args, **kwargs)
+    return Op(decl.name, call, sample.shapes,
               domain=sample.domain, np_ref=sample.np_ref, grad=sample.grad and differentiable,
               gradgrad=sample.gradgrad and differentiable, nondiff=sample.nondiff,
               make_inputs=sample.make_inputs, atol=sample.atol, rtol=sample.rtol,
-              id=f"{name}-{sample.id}" if sample.id else "")
+              torch_atol=sample.torch_atol,
+              id=f"{decl.name}-{sample.id}" if sample.id else "")
 
 
 ENTRIES = [_sample_entry(d, smp) for d in DECLS for smp in d.samples]

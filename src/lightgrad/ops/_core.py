@@ -71,19 +71,20 @@ class Sample:
     nondiff: positions of tensor inputs that take no gradient; grad / gradgrad: whether the
     op is differentiable (twice) at these inputs; np_ref: NumPy's answer, when it has one;
     pack: the tensors go in as one list (`cat([x, y], ...)`); method: the op is called as a
-    method of the first tensor (`x.view_as(y)`)."""
+    method of the first tensor (`x.view_as(y)`); atol / rtol: gradcheck's tolerances,
+    torch_atol: the tolerance against torch's values."""
     __slots__ = ("shapes", "domain", "args", "kwargs", "id", "grad", "gradgrad", "nondiff",
-                 "make_inputs", "np_ref", "atol", "rtol", "pack", "method")
+                 "make_inputs", "np_ref", "atol", "rtol", "torch_atol", "pack", "method")
 
     def __init__(self, *shapes, domain=(-2.0, 2.0), args=(), kwargs=None, id="", grad=True,
                  gradgrad=None, nondiff=(), make_inputs=None, np_ref=None, atol=1e-5,
-                 rtol=1e-3, pack=False, method=False):
+                 rtol=1e-3, torch_atol=1e-6, pack=False, method=False):
         self.shapes, self.domain, self.args, self.kwargs = list(shapes), domain, args, \
             kwargs or {}
         self.pack, self.method = pack, method
         self.id, self.grad, self.gradgrad = id, grad, grad if gradgrad is None else gradgrad
         self.nondiff, self.make_inputs, self.np_ref = nondiff, make_inputs, np_ref
-        self.atol, self.rtol = atol, rtol
+        self.atol, self.rtol, self.torch_atol = atol, rtol, torch_atol
 
 
 class OpDecl:
@@ -110,8 +111,10 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
     """Declare the public op `fn` (as a decorator, or called on a function made by a family
     helper); returns fn unchanged, so the call path stays the function itself.
 
-    name / aliases: its public names (name defaults to fn.__name__); function=False: a Tensor
-        method only, not a `lightgrad.<name>` function; nodes: the node classes it records
+    name / aliases: its public names (name defaults to fn.__name__): `lightgrad.<name>`, or
+        in a submodule when qualified: "linalg.inv" (lightgrad.linalg), "F.mse_loss"
+        (lightgrad.nn.functional); function=False: a Tensor method only, not a
+        `lightgrad.<name>` function; nodes: the node classes it records
         (or their names, for classes made per call); method: also a Tensor method under each
         name (or a method function to use instead of fn); inplace: also `Tensor.<name>_`
         (True: the generic in-place variant, or a factory fn -> method for a faster or
@@ -148,16 +151,17 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
             if cls._jvp is None:
                 cls._jvp = forward_ad.DIAGONAL
     d.methods = ()
+    tensor_names = tuple(n for n in d.names() if "." not in n)
     if method:
         m = fn if method is True else method
-        d.methods = d.names()
+        d.methods = tensor_names
         for n in d.methods:
             setattr(Tensor, n, m)
     if inplace:
         m = inplace_method(fn) if inplace is True else inplace(fn)
-        for n in d.names():
+        for n in tensor_names:
             setattr(Tensor, n + "_", m)
-        d.methods += tuple(n + "_" for n in d.names())
+        d.methods += tuple(n + "_" for n in tensor_names)
     items = dunders.items() if isinstance(dunders, dict) else [(n, None) for n in dunders]
     d.dunders = tuple(n for n, _ in items)
     for dunder, f in items:
@@ -169,11 +173,12 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
 
 def publish(namespace):
     """The `__all__` of the family module whose globals are `namespace`: every op declared
-    there, its aliases bound in the module too."""
+    there under an unqualified name, its aliases bound in the module too (the submodules,
+    lightgrad.linalg and nn.functional, import their qualified ops by name)."""
     mod = namespace["__name__"]
     names = []
     for n, d in DECLARED.items():
-        if d.module == mod and d.function:
+        if d.module == mod and d.function and "." not in n:
             namespace.setdefault(n, d.fn)
             names.append(n)
     return names
