@@ -288,7 +288,7 @@ def _view_of(t):
 def _attach(node, outputs, args, edges, in_meta, dirty):
     """Make `node` the grad_fn of the differentiable outputs and finish its state."""
     Tensor = _tensor_mod().Tensor
-    from ..ops import _core
+    from ..ops import _core, _record
     for d in dirty:
         if d._rg and d.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
@@ -327,7 +327,7 @@ def _attach(node, outputs, args, edges, in_meta, dirty):
         # outputs are saved without the Tensor itself (no output -> node -> output cycle)
         by_id = {id(o): o for o in outputs if isinstance(o, Tensor) and o.grad_fn is node}
         node._saved = tuple(None if t is None else SavedOutput(t) if id(t) in by_id
-                            else _core._save(t) for t in to_save)
+                            else _record._save(t) for t in to_save)
         del node.to_save
     else:
         node._saved = ()

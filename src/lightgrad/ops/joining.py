@@ -9,10 +9,10 @@ from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd.graph import Node
 from ..autograd.grad_mode import state as _state
-from . import _core
 from ._batching import along_dim, arg, composite, expand_to, shift
 from ._core import (Sample as S, defop, new_node, node_class, normalize_dims, ns_def, publish,
                     record, to_out, to_tensor, with_tangents)
+from ._views import track_view
 from .shape import ViewBackward0, reshape, slice_dim, unsqueeze
 
 
@@ -276,7 +276,7 @@ def _multi_view(input, datas, name, dim):
         for i, d in enumerate(datas):
             o = _make(d, node, i)
             o._x = {"multi_view": flag} if o._x is None else dict(o._x, multi_view=flag)
-            _core.track_view(base, o)     # set by ops.indexing
+            track_view(base, o)
             outs.append(o)
         with_tangents(outs, node, (input,))
     else:
