@@ -224,3 +224,21 @@ def test_setitem_under_no_grad_and_ints():
     x[x == 0] = 9
     assert x.tolist() == [[2, 2, 2], [5, 9, 6]]
     assert x._version == 3
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_gradient_with_a_src_larger_than_the_index(reduce, include_self):
+    # torch 2.13 fails this backward ("invalid gradient ... got [2, 2]"); the part of src
+    # the index does not reach gets a zero gradient
+    from lightgrad.autograd.gradcheck import gradcheck
+    rng = np.random.default_rng(0)
+    x = lg.tensor(rng.uniform(0.5, 2, (2, 3)), requires_grad=True)
+    src = lg.tensor(rng.uniform(0.5, 2, (2, 3)), requires_grad=True)
+    idx = lg.tensor([[0, 0], [2, 1]])
+    assert gradcheck(lambda a, s: a.scatter_reduce(1, idx, s, reduce, include_self=include_self),
+                     (x, src))
+    out = x.scatter_reduce(1, idx, src, reduce, include_self=include_self)
+    assert type(out.grad_fn).__name__ == "ScatterReduceBackward0"
+    out.sum().backward()
+    assert np.all(src.grad.numpy()[:, 2] == 0)

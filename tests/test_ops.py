@@ -28,7 +28,9 @@ def _sample_entry(decl, sample):
     submodule, _, name = decl.name.rpartition(".")
     lookup = _SUBMODULES[submodule]
     differentiable = bool(decl.nodes)       # an op that records no node has no gradient
-    if sample.method:
+    if sample.call is not None:
+        call = sample.call
+    elif sample.method:
         def call(m, *xs):
             return getattr(xs[0], name)(*xs[1:], *args, **kwargs)
     elif sample.pack:
@@ -42,6 +44,8 @@ def _sample_entry(decl, sample):
               gradgrad=sample.gradgrad and differentiable, nondiff=sample.nondiff,
               make_inputs=sample.make_inputs, atol=sample.atol, rtol=sample.rtol,
               torch_atol=sample.torch_atol,
+              extra={"vmap_refused": sample.vmap_refused or decl.vmap_refused,
+                     "torch_forward_ad": sample.torch_forward_ad},
               id=f"{decl.name}-{sample.id}" if sample.id else "")
 
 

@@ -24,6 +24,7 @@ from .ops.convert import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.linalg_ext import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403
+from .ops.scatter_gather import *  # noqa: F401,F403
 from . import linalg, return_types
 from ._creation import *  # noqa: F401,F403
 from . import autograd

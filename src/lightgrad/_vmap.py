@@ -104,9 +104,6 @@ class BatchedTensor(Tensor):
 
     tolist = numpy = item
 
-    def __setitem__(self, key, value):
-        _dispatch("setitem", None, (self, key, value), {})
-
     def __iter__(self):
         return iter(self.unbind(0))
 
@@ -204,13 +201,13 @@ def _refused(name):
 
 
 # operators of ops not yet declared with defop (declared ops name their own operators)
-_OPERATORS = {"__matmul__": "matmul", "__getitem__": "getitem"}
+_OPERATORS = {"__matmul__": "matmul"}
 _REFLECTED = {"__rmatmul__": "matmul"}
 
 
 def _operator(op_name, reflected):
     import lightgrad
-    fn = getattr(lightgrad, op_name) if op_name != "getitem" else (lambda x, k: x[k])
+    fn = getattr(lightgrad, op_name)
 
     def method(self, other):
         args = (other, self) if reflected else (self, other)

@@ -10,10 +10,8 @@ the example first, ops whose examples would mix are refused. RULES maps each op 
 """
 import functools
 
-import numpy as np
 
-from ._tensor import Tensor
-from ._vmap import RULES, BatchedTensor, _state
+from ._vmap import RULES, _state
 from .ops._batching import (along_dim, arg, elementwise, expand_to, inplace_elementwise,
                             leading_batch_needs, ndim, norm_dim, phys, refused, set_arg, shift,
                             softmax_like, vmap_error)
@@ -50,42 +48,6 @@ def _set(args, kwargs, pos, name, value):
 # -- rules ---------------------------------------------------------------------------------
 
 
-
-
-def _getitem(c, args, kwargs):
-    x, key = args[0], args[1]
-    if not c.batched(x):
-        raise _error("indexing with a batched tensor as the index has no batching rule yet")
-    key = key if isinstance(key, tuple) else (key,)
-    advanced = [i for i, k in enumerate(key) if not (
-        k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)))]
-    for i in advanced:
-        k = key[i]
-        if type(k) is BatchedTensor:
-            raise _error("indexing with a batched tensor as the index has no batching rule "
-                         "yet")
-        if getattr(k, "dtype", None) is not None and str(k.dtype).endswith("bool") or \
-                isinstance(k, bool):
-            raise _error("We do not support batching operators that can output dynamic "
-                         "shape. Attempted to vmap over boolean-mask indexing.")
-    if advanced and advanced[-1] - advanced[0] + 1 != len(advanced):
-        raise _error("indexing with advanced indices that are not next to each other has "
-                     "no batching rule yet")
-    return c.wrap(x._p[(slice(None),) + key])
-
-
-def _setitem(c, args, kwargs):
-    x, key, value = args
-    if not c.batched(x):
-        raise _error("vmap: inplace arithmetic(self, *extra_args) is not possible because "
-                     "there exists a Tensor `other` in extra_args that has more elements "
-                     "than `self`.")
-    key = key if isinstance(key, tuple) else (key,)
-    if c.batched(value):
-        target = x._p[(slice(None),) + key]
-        value = _phys(c, value, target.dim() - 1)
-    x._p[(slice(None),) + key] = value
-    return None
 
 
 def _matmul(c, args, kwargs):
@@ -206,22 +168,6 @@ _LOSSES = {"F.mse_loss": 4, "F.l1_loss": 4, "F.cross_entropy": 6, "F.nll_loss": 
            "F.kl_div": 4, "F.multi_margin_loss": 7, "F.multilabel_margin_loss": 4}
 _PER_SAMPLE_LOSSES = ("F.cross_entropy", "F.nll_loss", "F.multi_margin_loss",
                       "F.multilabel_margin_loss")
-
-
-def _masked_fill(c, args, kwargs):
-    x, mask, value = args[0], args[1], _arg(args, kwargs, 2, "value")
-    if not c.batched(value):
-        return elementwise(c, args, kwargs)
-    return _lg().where(mask, value, x).to(x.dtype)       # a value per example
-
-
-def _fill_(c, args, kwargs):
-    x, value = args[0], _arg(args, kwargs, 1, "value")
-    if not c.batched(x):
-        return inplace_elementwise(c, args, kwargs)  # raises: unbatched self
-    x._p.copy_(_phys(c, value, x.dim()) if c.batched(value) else
-               _lg().as_tensor(value, dtype=x.dtype).expand(tuple(x._p.shape)))
-    return x
 
 
 def _pad_or_norm_check(c, x, args, kwargs):
@@ -348,47 +294,6 @@ def _trace(c, args, kwargs):
     return _lg().diagonal(args[0]).sum(-1)
 
 
-def _with_index(dim_pos, tensor_pos):
-    """gather/scatter-like ops: dim shifts, and the index and source tensors (positions
-    `tensor_pos`) become batches too when they are shared by all examples."""
-    def rule(c, args, kwargs):
-        x = args[0]
-        n = c.size(list(args) + list(kwargs.values()))
-        nd = x.dim()
-        args = list(args)
-        args[0] = _expand_to(c, x, n)
-        args[dim_pos] = _shift(args[dim_pos], nd)
-        for i in tensor_pos:
-            if i < len(args) and isinstance(args[i], Tensor):
-                args[i] = _expand_to(c, args[i], n)
-        kwargs = {k: _expand_to(c, v, n) if isinstance(v, Tensor) else v
-                  for k, v in kwargs.items()}
-        return c.wrap(c(*args, **kwargs))
-    return rule
-
-
-def _index_along(c, args, kwargs):
-    """index_add/index_copy/index_fill: a 1-d index along dim; self and source batched."""
-    x = args[0]
-    n = c.size(list(args) + list(kwargs.values()))
-    args = list(args)
-    args[0] = _expand_to(c, x, n)
-    args[1] = _shift(args[1], x.dim())
-    if c.batched(args[2]) or c.name == "index_fill" and c.batched(args[3]):
-        raise _error(f"{c.name} with a batched index or fill value has no batching rule yet")
-    if len(args) > 3 and isinstance(args[3], Tensor):
-        args[3] = _phys(c, args[3], x.dim()) if c.batched(args[3]) else args[3]
-    return c.wrap(c(*args, **kwargs))
-
-
-def _take_along_dim(c, args, kwargs):
-    x, idx, d = args[0], args[1], _arg(args, kwargs, 2, "dim")
-    if d is None:
-        return _lg().take_along_dim(x.reshape(-1), idx.reshape(-1), 0)
-    n = c.size(x, idx)
-    return c.wrap(c(_expand_to(c, x, n), _expand_to(c, idx, n), _shift(d, x.dim())))
-
-
 def _embedding(c, args, kwargs):
     idx, w = args[0], args[1]
     if c.batched(w):
@@ -481,14 +386,13 @@ def _register():
 def _register_legacy():
     for n in _ELEMENTWISE.split():
         RULES[n] = elementwise
-    RULES["index_select"] = along_dim(1)
     for n in ("F.softmax", "F.log_softmax", "F.softmin"):
         RULES[n] = softmax_like
     RULES["F.normalize"] = along_dim(2, default=1)
     RULES["numel"] = lambda c, args, kwargs: args[0].numel()
     RULES["is_floating_point"] = lambda c, args, kwargs: args[0].is_floating_point()
     RULES["is_complex"] = lambda c, args, kwargs: args[0].is_complex()
-    RULES.update(getitem=_getitem, setitem=_setitem, matmul=_matmul, mm=_matmul,
+    RULES.update(matmul=_matmul, mm=_matmul,
                  bmm=_matmul, mv=_matmul, dot=_matmul, outer=_outer,
                  ger=_outer, einsum=_einsum)
     RULES["F.linear"] = _linear
@@ -496,10 +400,6 @@ def _register_legacy():
         RULES[n] = _loss
     for n in _RANDOM.split():
         RULES[n] = _random
-    for n in ("copy_", "zero_"):
-        RULES[n] = inplace_elementwise
-    RULES["fill_"] = _fill_
-    RULES["masked_fill"] = _masked_fill
     for n in ("linalg.inv", "linalg.det", "linalg.slogdet", "linalg.cholesky",
               "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr",
               "linalg.pinv", "linalg.matrix_power", "linalg.inv_ex", "linalg.cholesky_ex",
@@ -519,9 +419,7 @@ def _register_legacy():
     RULES["linalg.matrix_norm"] = along_dim(2, default=(-2, -1))
     RULES["linalg.norm"] = _linalg_norm
     RULES["F.glu"] = along_dim(1, default=-1)
-    RULES.update(trace=_trace, gather=_with_index(1, (2,)), scatter=_with_index(1, (2, 3)),
-                 scatter_add=_with_index(1, (2, 3)), take_along_dim=_take_along_dim,
-                 index_add=_index_along, index_copy=_index_along, index_fill=_index_along)
+    RULES.update(trace=_trace)
     RULES["F.embedding"] = _embedding
     for n, min_nd in (("F.group_norm", 2), ("F.instance_norm", 2), ("F.unfold", 4),
                       ("F.fold", 2)):

@@ -176,13 +176,18 @@ def softmax_like(c, args, kwargs):
 _ALONG_DIM1 = along_dim(1)
 
 
+def lightgrad():
+    """The lightgrad package, for rules that call public ops on batched tensors (read from
+    sys.modules at call time: lightgrad is loaded by then, and this layer does not import
+    the package that imports it)."""
+    return sys.modules["lightgrad"]
+
+
 def composite(fn):
     """The rule of an op written as other ops: `fn(lg, *args, **kwargs)`, where `lg` is the
-    lightgrad namespace, whose functions dispatch through their own rules while vmap runs.
-    (Read from sys.modules at call time: lightgrad is loaded by then, and this layer does
-    not import the package above it.)"""
+    lightgrad namespace, whose functions dispatch through their own rules while vmap runs."""
     def rule(c, args, kwargs):
-        return fn(sys.modules["lightgrad"], *args, **kwargs)
+        return fn(lightgrad(), *args, **kwargs)
     rule.__name__ = "composite"
     return rule
 

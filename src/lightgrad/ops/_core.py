@@ -24,6 +24,8 @@ family file attaches the declared methods and returns the family's `__all__`; `O
 every public differentiable op to its node names; the tests check that each one is
 sampled. (Families not yet moved onto `defop` still name their ops with `declare`.)
 """
+import numpy as np
+
 from .. import _dtype  # noqa: F401
 from .._tensor import Tensor
 from ..autograd import forward_ad
@@ -57,20 +59,35 @@ class Sample:
     nondiff: positions of tensor inputs that take no gradient; grad / gradgrad: whether the
     op is differentiable (twice) at these inputs; np_ref: NumPy's answer, when it has one;
     pack: the tensors go in as one list (`cat([x, y], ...)`); method: the op is called as a
-    method of the first tensor (`x.view_as(y)`); atol / rtol: gradcheck's tolerances,
-    torch_atol: the tolerance against torch's values."""
+    method of the first tensor (`x.view_as(y)`); call: the call itself, `call(m, *tensors)`
+    with m lightgrad or torch, where the tensors do not come first (`m.gather(x, 1, i)`) or
+    the op is an operator (`x[i]`); atol / rtol: gradcheck's tolerances, torch_atol: the
+    tolerance against torch's values; vmap_refused: why vmap refuses this call of an op it
+    otherwise runs (a value-dependent shape, say); torch_forward_ad=False: torch computes no
+    tangent here, so forward mode is checked against the reverse-mode Jacobian only."""
     __slots__ = ("shapes", "domain", "args", "kwargs", "id", "grad", "gradgrad", "nondiff",
-                 "make_inputs", "np_ref", "atol", "rtol", "torch_atol", "pack", "method")
+                 "make_inputs", "np_ref", "atol", "rtol", "torch_atol", "pack", "method",
+                 "call", "vmap_refused", "torch_forward_ad")
 
     def __init__(self, *shapes, domain=(-2.0, 2.0), args=(), kwargs=None, id="", grad=True,
                  gradgrad=None, nondiff=(), make_inputs=None, np_ref=None, atol=1e-5,
-                 rtol=1e-3, torch_atol=1e-6, pack=False, method=False):
+                 rtol=1e-3, torch_atol=1e-6, pack=False, method=False, call=None,
+                 vmap_refused=None, torch_forward_ad=True):
         self.shapes, self.domain, self.args, self.kwargs = list(shapes), domain, args, \
             kwargs or {}
-        self.pack, self.method = pack, method
+        self.pack, self.method, self.call = pack, method, call
+        self.vmap_refused, self.torch_forward_ad = vmap_refused, torch_forward_ad
         self.id, self.grad, self.gradgrad = id, grad, grad if gradgrad is None else gradgrad
         self.nondiff, self.make_inputs, self.np_ref = nondiff, make_inputs, np_ref
         self.atol, self.rtol, self.torch_atol = atol, rtol, torch_atol
+
+
+def float_and(shape, *constants, domain=(-2.0, 2.0)):
+    """A Sample's make_inputs: a random float input of `shape`, then constant arrays (the
+    indices, masks, ... an op takes)."""
+    def make(rng):
+        return [rng.uniform(*domain, shape)] + [np.asarray(c) for c in constants]
+    return make
 
 
 class OpDecl:

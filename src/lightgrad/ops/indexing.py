@@ -1,21 +1,88 @@
-"""Advanced indexing, setitem, gather/scatter and friends (in-place ops on views are in
-ops/_views.py)."""
+"""Indexing: `x[key]` (basic keys make views, others advanced indexing), `x[key] = v`,
+index_put, masks (masked_fill, masked_select, masked_scatter), take and argwhere, each
+declared once with its rule, its vmap rule and its samples. (In-place ops on views are in
+ops/_views.py; gather/scatter and the index_* ops in ops/scatter_gather.py.)"""
 import builtins
 
 import numpy as np
 
 from .. import _dtype
-from .._tensor import Tensor, _make
+from .._tensor import Tensor, _dtype_word, _make
 from ..autograd.grad_mode import state as _state
-from ._core import (check_inplace, declare, inplace, inplace_method, node_class,
-                    normalize_dims, ns_def, record, to_tensor)
-from ._views import _OVERLAP, TakeFlatBackward, _np_take_flat
-from .rearrange import nonzero
+from ._batching import composite, elementwise, lightgrad, phys, vmap_error
+from ._core import (Sample as S, check_inplace, defop, float_and, inplace, node_class, ns_def,
+                    publish, record, to_tensor)
+from ._views import _OVERLAP, CopySlices, TakeFlatBackward, _np_take_flat
+from .binary_math import where
+from .inplace import copy_
+from .rearrange import _VALUE_SHAPED, nonzero
+from .scatter_gather import _as_index
 from .shape import _is_basic_key, basic_index
 
-__all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
-           "index_fill", "masked_fill", "masked_select", "masked_scatter", "take",
-           "take_along_dim", "index_put", "scatter_reduce", "argwhere"]
+_DYNAMIC = ("We do not support batching operators that can output dynamic shape. Attempted "
+            "to vmap over boolean-mask indexing.")
+
+
+# -- vmap rules ------------------------------------------------------------------------------
+_NO_BATCHED_INDEX = "indexing with a batched tensor as the index has no batching rule yet"
+# an in-place op on an unbatched tensor given a batched value: an error, as in torch
+_INTO_UNBATCHED = "received a batched tensor"
+
+
+def _batched_key(c, key):
+    """The key with the batch dim in front, or the reason vmap refuses it."""
+    key = key if isinstance(key, tuple) else (key,)
+    advanced = [i for i, k in enumerate(key) if not (
+        k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)))]
+    for i in advanced:
+        k = key[i]
+        if getattr(k, "dtype", None) is not None and str(k.dtype).endswith("bool") or \
+                isinstance(k, bool):
+            raise vmap_error(_DYNAMIC)
+        if c.batched(k):
+            raise vmap_error(_NO_BATCHED_INDEX)
+    if advanced and advanced[-1] - advanced[0] + 1 != len(advanced):
+        raise vmap_error("indexing with advanced indices that are not next to each other has "
+                         "no batching rule yet")
+    return (slice(None),) + key
+
+
+def _getitem_batched(c, args, kwargs):
+    x, key = args[0], args[1]
+    if not c.batched(x):
+        raise vmap_error(_NO_BATCHED_INDEX)
+    return c.wrap(x._p[_batched_key(c, key)])
+
+
+def _setitem_batched(c, args, kwargs):
+    x, key, value = args
+    if not c.batched(x):
+        raise vmap_error("vmap: inplace arithmetic(self, *extra_args) is not possible because "
+                         "there exists a Tensor `other` in extra_args that has more elements "
+                         "than `self`.")
+    key = _batched_key(c, key)[1:]
+    if c.batched(value):
+        target = x._p[(slice(None),) + key]
+        value = phys(c, value, target.dim() - 1)
+    x._p[(slice(None),) + key] = value
+    return None
+
+
+def _index_put_batched(c, args, kwargs):
+    x, indices, values = args[:3]
+    if len(args) > 3 and args[3] or kwargs.get("accumulate"):
+        raise vmap_error("index_put with accumulate=True has no batching rule yet")
+    out = x.clone()
+    out[tuple(indices)] = values     # through the batched setitem
+    return out
+
+
+def _masked_fill_batched(c, args, kwargs):
+    x, mask = args[0], args[1]
+    value = args[2] if len(args) > 2 else kwargs["value"]
+    if not c.batched(value):
+        return elementwise(c, args, kwargs)
+    return lightgrad().where(mask, value, x).to(x.dtype)       # a value per example
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -169,6 +236,29 @@ def advanced_index(t, key):
     return _index_t(t, k2)
 
 
+@defop(name="__getitem__", nodes=(IndexBackward0,), function=False, method=False,
+       dunders=("__getitem__",), batch=_getitem_batched, samples=[
+           S((3, 2), call=lambda m, x: x[[0, 2]], np_ref=lambda x: x[[0, 2]]),
+           S((3,), call=lambda m, x: x[[1, 1, 0]], id="repeated"),
+           S(call=lambda m, x, i: x[i], make_inputs=float_and((3, 2), [[0, 1], [2, 2]]),
+             id="tensor-2d"),
+           S((3, 4), call=lambda m, x: x[x > 0], id="mask", vmap_refused=_DYNAMIC),
+           S((2, 3), call=lambda m, x: x[:, [0, 2]], np_ref=lambda x: x[:, [0, 2]],
+             id="slice-list"),
+           S((2, 3, 4), call=lambda m, x: x[0, :, [0, 1]], id="int-slice-list"),
+           S((2, 3, 4), call=lambda m, x: x[[0, 1], :, [1, 0]], id="separated",
+             vmap_refused="not next to each other"),
+           S((2, 3), call=lambda m, x: x[..., [1]], id="ellipsis"),
+           S((2, 3), call=lambda m, x: x[None, [0, 1], 1:], id="none"),
+           S(call=lambda m, x, mask: x[mask], make_inputs=float_and((2, 3), [True, False]),
+             id="mask-partial", vmap_refused=_DYNAMIC)])
+def getitem(self, key):
+    """x[key]: basic keys make views (select/slice chains); others go to advanced indexing."""
+    if _is_basic_key(key):
+        return basic_index(self, key)
+    return advanced_index(self, key)
+
+
 # -- index_put -------------------------------------------------------------------------------
 def _index_put_rule(ns, g, meta):
     key, accumulate, vshape = meta
@@ -223,19 +313,64 @@ def _indices_key(indices):
     return key
 
 
-def index_put(input, indices, values, accumulate=False):
-    key = _indices_key(indices)
-    _, k2 = _split_key(input._data.shape, key)
-    return _index_put(input, k2, values, accumulate)
-
-
 def _index_put_(self, indices, values, accumulate=False):
     key = _indices_key(indices)
     _, k2 = _split_key(self._data.shape, key)
     return inplace(self, _index_put, k2, values, accumulate)
 
 
+
+@defop(nodes=(IndexPutBackward0,), inplace=lambda fn: _index_put_, batch=_index_put_batched,
+       samples=[S((3, 2), (2,), id="acc", vmap_refused="accumulate=True",
+                  call=lambda m, x, v: m.index_put(x, (m.tensor([0, 0, 2]),), v,
+                                                   accumulate=True)),
+                S((3, 2), (2,),
+                  call=lambda m, x, v: x.index_put((m.tensor([2, 0]), m.tensor([1, 1])), v))])
+def index_put(input, indices, values, accumulate=False):
+    key = _indices_key(indices)
+    _, k2 = _split_key(input._data.shape, key)
+    return _index_put(input, k2, values, accumulate)
+
+
+
 # -- setitem ---------------------------------------------------------------------------------
+def _setitem_basic(m, x, v):
+    y = x * 1
+    y[0, 1:] = v * 2
+    return y
+
+
+def _setitem_scalar(m, x):
+    y = x * 2
+    y[1] = 5.0
+    return y
+
+
+def _setitem_advanced(m, x, v):
+    y = x * 1
+    y[[0, 2], 1] = v
+    return y
+
+
+def _setitem_mask(m, x):
+    y = x * 1
+    y[y > 0] = 0.0
+    return y
+
+
+def _setitem_plain(m, x):
+    plain = m.zeros(3, dtype=m.float64)
+    plain[0] = x[1] * 3
+    plain[1:] = x[:2] ** 2
+    return plain
+
+
+@defop(name="__setitem__", nodes=(CopySlices, IndexPutBackward0), function=False, method=False,
+       dunders=("__setitem__",), batch=_setitem_batched, samples=[
+           S((2, 3), (2,), call=_setitem_basic), S((3, 2), call=_setitem_scalar, id="scalar"),
+           S((3, 2), (2,), call=_setitem_advanced, id="advanced"),
+           S((3,), call=_setitem_mask, id="mask", vmap_refused=_DYNAMIC),
+           S((3,), call=_setitem_plain, id="plain-base", vmap_refused=_INTO_UNBATCHED)])
 def setitem(self, key, value):
     """x[key] = value: basic keys copy into a view (CopySlices), others use index_put_."""
     vt = isinstance(value, Tensor)
@@ -253,7 +388,6 @@ def setitem(self, key, value):
                 _assign(self._data[k1] if not _trivial(k1) else self._data, k2, v)
         self._vc[0] += 1
         return
-    from .inplace import copy_
     if _is_basic_key(key):
         copy_(basic_index(self, key), value)
         return
@@ -284,379 +418,12 @@ def _assign(dst, key, v):
         dst[key] = v
 
 
-# -- gather / scatter ----------------------------------------------------------------------
-def _dim_key(index, dim):
-    """Fancy-index key addressing, for each element of `index`, the position with `index`
-    along dim and its own coordinates elsewhere."""
-    nd = index.ndim
-    key = []
-    for a in range(nd):
-        if a == dim:
-            key.append(index)
-        else:
-            shape = [1] * nd
-            shape[a] = index.shape[a]
-            key.append(np.arange(index.shape[a]).reshape(shape))
-    return tuple(key)
-
-
-def _check_index(x, dim, index, name):
-    if index.dtype.kind not in "iu":
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
-    if index.ndim != x.ndim and not (index.ndim <= 1 and x.ndim <= 1):
-        raise RuntimeError("Index tensor must have the same number of dimensions as "
-                           f"{'input' if name == 'gather' else 'self'} tensor")
-    size = x.shape[dim] if x.ndim else 1
-    if index.size and (index.max() >= size or index.min() < -size):
-        bad = index.max() if index.max() >= size else index.min()
-        raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
-
-
-def _np_gather(x, dim, index):
-    if x.ndim == 0:
-        return x.reshape(1)[index]
-    return x[_dim_key(index, dim)]
-
-
-def _np_scatter_add(x, dim, index, src):
-    r = np.array(x, copy=True)
-    if r.ndim == 0:
-        np.add.at(r.reshape(1), index, np.asarray(src).reshape(-1)[:index.size])
-        return r
-    src = np.broadcast_to(src, index.shape) if np.ndim(src) == 0 else \
-        src[tuple(slice(0, s) for s in index.shape)]
-    np.add.at(r, _dim_key(index, dim), src)
-    return r
-
-
-def _np_scatter(x, dim, index, src):
-    r = np.array(x, copy=True)
-    if r.ndim == 0:
-        r.reshape(1)[index] = np.asarray(src).reshape(-1)[:index.size]
-        return r
-    src = np.broadcast_to(src, index.shape) if np.ndim(src) == 0 else \
-        src[tuple(slice(0, s) for s in index.shape)]
-    r[_dim_key(index, dim)] = src
-    return r
-
-
-def _gather_rule(ns, g, meta):
-    shape, dim, index = meta
-    return (ns.scatter_add(ns.zeros_shaped(shape, g), dim, index, g),)
-
-
-GatherBackward0 = node_class("GatherBackward0", _gather_rule, meta=("self_sym_sizes", "dim",
-                                                                     "index"))
-
-
-def _as_index(index):
-    if isinstance(index, Tensor):
-        return index._data
-    return np.asarray(index)
-
-
-def gather(input, dim, index, *, sparse_grad=False, out=None):
-    """out[i][j] = input[index[i][j]][j] along `dim`."""
-    x = input._data
-    idx = _as_index(index)
-    d = normalize_dims(dim, x.ndim)[0]
-    _check_index(x, d, idx, "gather")
-    data = _np_gather(x, d, idx)
-    if _state.grad_enabled and input._rg:
-        return record(data, GatherBackward0, (input,), meta=(x.shape, d, idx))
-    return _make(data)
-
-
-def _scatter_add_rule(ns, g, meta):
-    dim, index, sshape = meta
-    gs = ns.gather(g, dim, index)
-    if tuple(index.shape) != tuple(sshape):
-        gs = ns.pad_to(gs, sshape)
-    return g, gs
-
-
-def _np_pad_to(g, shape):
-    z = np.zeros(shape, dtype=np.result_type(g))
-    z[tuple(slice(0, s) for s in np.shape(g))] = g
-    return z
-
-
-def _pad_to_t(g, shape):
-    from .shape import _embed
-    return _embed(g, tuple(shape), tuple(slice(0, s) for s in g._data.shape))
-
-
-ns_def("pad_to", _np_pad_to, _pad_to_t)
-
-ScatterAddBackward0 = node_class("ScatterAddBackward0", _scatter_add_rule,
-                                 meta=("dim", "index", "src_sizes"))
-
-
-def _scatter_rule(ns, g, meta):
-    dim, index, sshape = meta
-    gself = ns.scatter(g, dim, index, 0.0)
-    gs = ns.gather(g, dim, index)
-    if tuple(index.shape) != tuple(sshape):
-        gs = ns.pad_to(gs, sshape)
-    return gself, gs
-
-
-ScatterBackward0 = node_class("ScatterBackward0", _scatter_rule,
-                              meta=("dim", "index", "src_sizes"))
-ScatterBackward1 = node_class("ScatterBackward1",
-                              lambda ns, g, m: (ns.scatter(g, m[0], m[1], 0.0),),
-                              meta=("dim", "index"))
-
-
-def _scatter_checks(x, d, idx, src):
-    _check_index(x, d, idx, "scatter")
-    if src is not None and src.ndim != idx.ndim and not (src.ndim <= 1 and idx.ndim <= 1):
-        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
-
-
-_REDUCE = {"add": np.add, "sum": np.add, "multiply": np.multiply, "prod": np.multiply}
-
-
-def scatter(input, dim, index, src=None, *, value=None, reduce=None):
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0] if x.ndim else 0
-    idx = _as_index(index)
-    if src is None:
-        src = value
-    if isinstance(src, Tensor):
-        s = src._data.astype(x.dtype, copy=False)
-        _scatter_checks(x, d, idx, s)
-        if reduce is not None:
-            data = np.array(x, copy=True)
-            s = s[tuple(slice(0, n) for n in idx.shape)] if s.ndim else s
-            _REDUCE[reduce].at(data, _dim_key(idx, d) if x.ndim else idx, s)
-            if _state.grad_enabled and (input._rg or src._rg):
-                return record(data, node_class("NotImplemented", _scatter_reduce_missing),
-                              (input, src))
-            return _make(data)
-        data = _np_scatter(x, d, idx, s)
-        if _state.grad_enabled and (input._rg or src._rg):
-            return record(data, ScatterBackward0, (input, src),
-                          meta=(d, idx, src._data.shape))
-        return _make(data)
-    _scatter_checks(x, d, idx, None)
-    if reduce is not None:
-        data = np.array(x, copy=True)
-        _REDUCE[reduce].at(data, _dim_key(idx, d), np.asarray(src, dtype=x.dtype))
-    else:
-        data = _np_scatter(x, d, idx, np.asarray(src, dtype=x.dtype))
-    if _state.grad_enabled and input._rg:
-        return record(data, ScatterBackward1, (input,), meta=(d, idx))
-    return _make(data)
-
-
-def _scatter_reduce_missing(ns, g, meta):
-    raise RuntimeError("derivative for aten::scatter is not implemented")
-
-
-def scatter_add(input, dim, index, src):
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0] if x.ndim else 0
-    idx = _as_index(index)
-    src = to_tensor(src)
-    s = src._data.astype(x.dtype, copy=False)
-    _scatter_checks(x, d, idx, s)
-    data = _np_scatter_add(x, d, idx, s)
-    if _state.grad_enabled and (input._rg or src._rg):
-        return record(data, ScatterAddBackward0, (input, src), meta=(d, idx, s.shape))
-    return _make(data)
-
-
-def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
-    """Forward only for amax/amin/mean; sum/prod differentiate (sum via scatter_add)."""
-    if reduce == "sum" and include_self:
-        return scatter_add(input, dim, index, src)
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0]
-    idx = _as_index(index)
-    s = src._data.astype(x.dtype, copy=False)[tuple(slice(0, n) for n in idx.shape)]
-    key = _dim_key(idx, d)
-    data = np.array(x, copy=True)
-    if not include_self:
-        fill = {"sum": 0, "prod": 1, "mean": 0, "amax": -np.inf, "amin": np.inf}[reduce]
-        data[key] = fill
-    if reduce in ("sum", "mean"):
-        np.add.at(data, key, s)
-        if reduce == "mean":
-            cnt = np.full(x.shape, 1 if include_self else 0, dtype=x.dtype)
-            np.add.at(cnt, key, 1)
-            data = np.where(cnt > 0, data / np.maximum(cnt, 1), data)
-            if x.dtype.kind in "iu":
-                data = data.astype(x.dtype)
-    elif reduce == "prod":
-        np.multiply.at(data, key, s)
-    elif reduce == "amax":
-        np.maximum.at(data, key, s)
-    elif reduce == "amin":
-        np.minimum.at(data, key, s)
-    else:
-        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, "
-                           f"got {reduce}")
-    return _make(data.astype(x.dtype, copy=False))
-
-
-ns_def("gather", _np_gather, lambda g, d, idx: gather(g, d, _make(idx)))
-ns_def("scatter_add", _np_scatter_add, lambda x, d, idx, s: scatter_add(x, d, _make(idx), s))
-ns_def("scatter", _np_scatter, lambda x, d, idx, s: scatter(x, d, _make(idx), value=s))
-
-
-# -- index_select / index_add / index_copy / index_fill ---------------------------------------
-def _index_vec(index, name):
-    idx = _as_index(index)
-    if idx.ndim > 1:
-        raise IndexError(f"{name}(): Index is supposed to be a vector")
-    if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
-    return idx.reshape(-1)
-
-
-def _dkey(d, idx):
-    return (slice(None),) * d + (idx,)
-
-
-def _np_index_select(x, d, idx):
-    return x[_dkey(d, idx)] if x.ndim else x.reshape(1)[idx].reshape(())
-
-
-def _np_index_add(x, d, idx, src, alpha=1):
-    r = np.array(x, copy=True)
-    s = src if alpha == 1 else src * alpha
-    if r.ndim == 0:
-        r += np.sum(s)
-        return r
-    np.add.at(r, _dkey(d, idx), s)
-    return r
-
-
-def _index_select_rule(ns, g, meta):
-    shape, d, idx = meta
-    return (ns.index_add(ns.zeros_shaped(shape, g), d, idx, g),)
-
-
-IndexSelectBackward0 = node_class("IndexSelectBackward0", _index_select_rule,
-                                  meta=("self_sym_sizes", "dim", "index"))
-
-
-def index_select(input, dim, index, *, out=None):
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0]
-    idx = _index_vec(index, "index_select")
-    size = x.shape[d] if x.ndim else 1
-    if idx.size and (idx.max() >= size or idx.min() < -size):
-        raise IndexError("index out of range in self")
-    data = _np_index_select(x, d, idx)
-    if _state.grad_enabled and input._rg:
-        r = record(data, IndexSelectBackward0, (input,), meta=(x.shape, d, idx))
-    else:
-        r = _make(data)
-    if out is not None:
-        from ._core import to_out
-        return to_out(r, out)
-    return r
-
-
-def _index_add_rule(ns, g, meta):
-    d, idx, alpha, sshape = meta
-    gs = ns.index_select(g, d, idx)
-    if alpha != 1:
-        gs = gs * alpha
-    return g, ns.reshape(gs, sshape)
-
-
-IndexAddBackward0 = node_class("IndexAddBackward0", _index_add_rule,
-                               meta=("dim", "index", "alpha", "source_sizes"))
-
-
-def index_add(input, dim, index, source, *, alpha=1):
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0]
-    idx = _index_vec(index, "index_add")
-    source = to_tensor(source)
-    s = source._data.astype(x.dtype, copy=False)
-    data = _np_index_add(x, d, idx, s, alpha)
-    if _state.grad_enabled and (input._rg or source._rg):
-        return record(data, IndexAddBackward0, (input, source), meta=(d, idx, alpha, s.shape))
-    return _make(data)
-
-
-def _np_index_fill(x, d, idx, value):
-    r = np.array(x, copy=True)
-    if r.ndim == 0:
-        r[...] = value
-        return r
-    r[_dkey(d, idx)] = value
-    return r
-
-
-def _index_copy_rule(ns, g, meta):
-    d, idx, sshape = meta
-    return ns.index_fill(g, d, idx, 0.0), ns.reshape(ns.index_select(g, d, idx), sshape)
-
-
-IndexCopyBackward0 = node_class("IndexCopyBackward0", _index_copy_rule,
-                                meta=("dim", "index", "source_sizes"))
-
-
-def index_copy(input, dim, index, source):
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0]
-    idx = _index_vec(index, "index_copy")
-    source = to_tensor(source)
-    s = source._data.astype(x.dtype, copy=False)
-    data = np.array(x, copy=True)
-    if data.ndim == 0:
-        data[...] = s
-    else:
-        data[_dkey(d, idx)] = s
-    if _state.grad_enabled and (input._rg or source._rg):
-        return record(data, IndexCopyBackward0, (input, source), meta=(d, idx, s.shape))
-    return _make(data)
-
-
-IndexFillBackward0 = node_class("IndexFillBackward0",
-                                lambda ns, g, m: (ns.index_fill(g, m[0], m[1], 0.0),),
-                                meta=("dim", "index"))
-IndexFillBackward1 = node_class(
-    "IndexFillBackward1",
-    lambda ns, g, m: (ns.index_fill(g, m[0], m[1], 0.0),
-                      ns.sum(ns.index_select(g, m[0], m[1]))), meta=("dim", "index"))
-
-
-def index_fill(input, dim, index, value):
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0]
-    idx = _index_vec(index, "index_fill")
-    if isinstance(value, Tensor):
-        if value._data.ndim != 0:
-            raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got "
-                               f"tensor with {value._data.ndim} dimension(s).")
-        data = _np_index_fill(x, d, idx, value._data)
-        if _state.grad_enabled and (input._rg or value._rg):
-            return record(data, IndexFillBackward1, (input, value), meta=(d, idx), bcast=True)
-        return _make(data)
-    data = _np_index_fill(x, d, idx, value)
-    if _state.grad_enabled and input._rg:
-        return record(data, IndexFillBackward0, (input,), meta=(d, idx))
-    return _make(data)
-
-
-ns_def("index_select", _np_index_select, lambda g, d, idx: index_select(g, d, _make(idx)))
-ns_def("index_add", _np_index_add, lambda x, d, idx, s: index_add(x, d, _make(idx), s))
-ns_def("index_fill", _np_index_fill, lambda g, d, idx, v: index_fill(g, d, _make(idx), v))
-
-
 # -- masks -------------------------------------------------------------------------------------
 def _mask_arr(mask, name):
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         if m.dtype == np.uint8:
             return m.astype(bool)
-        from .._tensor import _dtype_word
         raise RuntimeError(f"{name}_ only supports boolean masks, but got mask with dtype "
                            f"{_dtype_word(_dtype.from_numpy_dtype(m.dtype))}")
     return m
@@ -670,6 +437,12 @@ MaskedFillBackward1 = node_class(
     meta=("mask",))
 
 
+@defop(nodes=(MaskedFillBackward0, MaskedFillBackward1), inplace=True,
+       batch=_masked_fill_batched, samples=[
+           S((2, 3), call=lambda m, x: x.masked_fill(x > 0, 2.0)),
+           S(call=lambda m, x, mask: m.masked_fill(x, mask, 0.5),
+             make_inputs=float_and((2, 3), [True, False, True]), id="bcast-mask"),
+           S((2, 3), (), call=lambda m, x, v: x.masked_fill(x < 0, v), id="tensor")])
 def masked_fill(input, mask, value):
     x = input._data
     m = _mask_arr(mask, "masked_fill")
@@ -699,6 +472,10 @@ MaskedSelectBackward0 = node_class("MaskedSelectBackward0",
                                    meta=("self_sym_sizes", "mask"))
 
 
+@defop(nodes=(MaskedSelectBackward0,), vmap_refused=_VALUE_SHAPED, samples=[
+    S((2, 3), call=lambda m, x: m.masked_select(x, x > 0)),
+    S(call=lambda m, x, mask: x.masked_select(mask), id="bcast",
+      make_inputs=float_and((3,), [[True, False, True], [False, True, True]]))])
 def masked_select(input, mask, *, out=None):
     m = _mask_arr(mask, "masked_select")
     x = input._data
@@ -723,6 +500,10 @@ MaskedScatterBackward0 = node_class("MaskedScatterBackward0", _masked_scatter_ru
                                     meta=("mask", "source_sizes"))
 
 
+@defop(nodes=(MaskedScatterBackward0,), inplace=True,
+       vmap_refused="masked_scatter takes the source's elements in order over the whole "
+                    "tensor; it has no batching rule yet",
+       samples=[S((2, 3), (7,), call=lambda m, x, s: x.masked_scatter(x > 0, s))])
 def masked_scatter(input, mask, source):
     x = input._data
     m = _mask_arr(mask, "masked_scatter")
@@ -741,6 +522,11 @@ def masked_scatter(input, mask, source):
 
 
 # -- take ------------------------------------------------------------------------------------
+@defop(nodes=(TakeFlatBackward,), samples=[
+    S(call=lambda m, x, i: m.take(x, i), make_inputs=float_and((2, 3), [[5, 0], [0, -1]]),
+      np_ref=lambda x, i: np.take(x, i))],
+    batch=composite(lambda lg, x, i: lg.take_along_dim(
+        x.reshape(-1), (i % x.numel()).reshape(-1), 0).reshape(i.shape)))
 def take(input, index):
     x = input._data
     idx = _as_index(index)
@@ -759,62 +545,17 @@ def take(input, index):
     return _make(data)
 
 
-def take_along_dim(input, indices, dim=None):
-    from .shape import expand, flatten
-    idx = _as_index(indices)
-    if dim is None:
-        return gather(flatten(input), 0, _make(idx.reshape(-1)))
-    x = input._data
-    d = normalize_dims(dim, x.ndim)[0]
-    if idx.ndim != x.ndim:
-        raise RuntimeError("torch.take_along_dim(): input and indices should have the same "
-                           f"number of dimensions, but got {x.ndim} dimensions for input, and "
-                           f"{idx.ndim} dimensions for indices")
-    shp = list(np.broadcast_shapes(tuple(1 if i == d else s for i, s in enumerate(x.shape)),
-                                   tuple(1 if i == d else s for i, s in enumerate(idx.shape))))
-    xs, ishape = list(shp), list(shp)
-    xs[d], ishape[d] = x.shape[d], idx.shape[d]
-    if tuple(xs) != x.shape:
-        input = expand(input, xs)
-    idx = np.broadcast_to(idx, ishape)
-    return gather(input, d, _make(np.ascontiguousarray(idx)))
-
-
+@defop(vmap_refused=_VALUE_SHAPED, samples=[S((2, 3), np_ref=np.argwhere)])
 def argwhere(input):
     return nonzero(input)
 
 
 def _t_mask_where(c, a, b):
     """where() for rules: c is a constant bool array, a and b Tensors."""
-    from .binary_math import where
     return where(_make(np.asarray(c)), a, b)
 
 
 ns_def("mask_where", np.where, _t_mask_where)
 
 
-# -- registration ------------------------------------------------------------------------------
-declare("gather take_along_dim", "GatherBackward0")
-declare("scatter", "ScatterBackward0", "ScatterBackward1")
-declare("scatter_add", "ScatterAddBackward0")
-declare("index_select", "IndexSelectBackward0")
-declare("index_add", "IndexAddBackward0")
-declare("index_copy", "IndexCopyBackward0")
-declare("index_fill", "IndexFillBackward0", "IndexFillBackward1")
-declare("masked_fill", "MaskedFillBackward0", "MaskedFillBackward1")
-declare("masked_select", "MaskedSelectBackward0")
-declare("masked_scatter", "MaskedScatterBackward0")
-declare("take", "TakeBackward0")
-declare("index_put", "IndexPutBackward0")
-declare("getitem", "IndexBackward0")
-declare("setitem", "CopySlices", "IndexPutBackward0")
-
-for _name in ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy",
-              "index_fill", "masked_fill", "masked_select", "masked_scatter", "take",
-              "take_along_dim", "index_put", "scatter_reduce", "argwhere"]:
-    setattr(Tensor, _name, globals()[_name])
-for _name in ["scatter", "scatter_add", "index_add", "index_copy", "index_fill", "masked_fill",
-              "masked_scatter", "scatter_reduce"]:
-    setattr(Tensor, _name + "_", inplace_method(globals()[_name]))
-Tensor.index_put_ = _index_put_
-Tensor.__setitem__ = setitem
+__all__ = publish(globals())

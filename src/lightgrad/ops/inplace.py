@@ -1,10 +1,17 @@
-"""In-place ops that have no out-of-place twin: zero_, fill_, copy_."""
+"""In-place ops that have no out-of-place twin: zero_, fill_, copy_ (Tensor methods).
+
+In-place on a leaf that requires grad is an error, so each sample writes into a product or
+a clone."""
 import numpy as np
 
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import state as _state
 from ..autograd.graph import node_class as _node_class
-from ._core import check_inplace, declare, inplace, node_class, record, to_tensor
+from ._batching import arg, inplace_elementwise, phys
+from ._core import Sample as S, check_inplace, defop, inplace, node_class, record, to_tensor
+
+# an in-place op on an unbatched tensor given a batched value: an error, as in torch
+_INTO_UNBATCHED = "received a batched tensor"
 
 ZeroBackward0 = node_class("ZeroBackward0", lambda ns, g, m: (g * 0,))
 FillBackward2 = node_class("FillBackward2", lambda ns, g, m: (g * 0,))
@@ -66,6 +73,9 @@ def _copied(self, src):
     return _make(data)
 
 
+@defop(nodes=(ZeroBackward0,), function=False, batch=inplace_elementwise, samples=[
+    S((2, 3), call=lambda m, x: x.clone().zero_(), np_ref=np.zeros_like),
+    S((), call=lambda m, x: (x * 2).zero_(), id="0d")])
 def zero_(self):
     if not _state.grad_enabled or not self._rg and self._base is None:
         check_inplace(self)
@@ -75,17 +85,30 @@ def zero_(self):
     return inplace(self, _zeros)
 
 
+def _fill_batched(c, args, kwargs):
+    x, value = args[0], arg(args, kwargs, 1, "value")
+    if not c.batched(x):
+        return inplace_elementwise(c, args, kwargs)  # raises: unbatched self
+    x._p.copy_(phys(c, value, x.dim()) if c.batched(value) else
+               to_tensor(value).to(x.dtype).expand(tuple(x._p.shape)))
+    return x
+
+
+@defop(nodes=(FillBackward2, FillBackward3), function=False, batch=_fill_batched, samples=[
+    S((2, 3), call=lambda m, x: x.clone().fill_(1.5), np_ref=lambda x: np.full_like(x, 1.5)),
+    S((2, 3), (), call=lambda m, x, v: x.clone().fill_(v), id="tensor",
+      np_ref=lambda x, v: np.broadcast_to(v, x.shape)),
+    S((3,), (), call=lambda m, x, v: (x * v).fill_(v) * x, id="tensor-mixed")])
 def fill_(self, value):
     return inplace(self, _filled, value)
 
 
+@defop(nodes=(CopyBackwards,), function=False, batch=inplace_elementwise, samples=[
+    S((2, 3), (2, 3), call=lambda m, x, y: x.clone().copy_(y), np_ref=lambda x, y: y),
+    S((2, 3), (3,), call=lambda m, x, y: x.clone().copy_(y), id="broadcast",
+      np_ref=lambda x, y: np.broadcast_to(y, x.shape)),
+    S((2, 2), (1, 2), call=lambda m, x, y: (x * y).copy_(y * 3) * x, id="mixed"),
+    S((3,), call=lambda m, y: m.zeros(3, dtype=m.float64).copy_(y), id="into-constant",
+      np_ref=lambda y: y, vmap_refused=_INTO_UNBATCHED)])
 def copy_(self, src, non_blocking=False):
     return inplace(self, _copied, src)
-
-
-declare("zero_", "ZeroBackward0")
-declare("fill_", "FillBackward2", "FillBackward3")
-declare("copy_", "CopyBackwards")
-Tensor.zero_ = zero_
-Tensor.fill_ = fill_
-Tensor.copy_ = copy_

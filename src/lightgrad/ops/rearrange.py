@@ -11,6 +11,7 @@ from ._batching import along_dim, arg, composite, leading_batch, phys, shift, si
 from ._core import (Sample as S, defop, node_class, normalize_dims, ns_def, publish, record,
                     to_out, view_of)
 from .convert import clone
+from .scatter_gather import index_select
 from .shape import ExpandBackward0, _shape_arg, expand, flatten, reshape, unsqueeze, view
 
 
@@ -361,7 +362,6 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
        samples=[S((2, 2), args=(2,), np_ref=lambda x: np.repeat(x, 2)),
                 S(make_inputs=_idx((3, 2), [1, 0, 2]), kwargs={"dim": 0}, id="tensor")])
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
-    from .indexing import index_select     # indexing imports this module
     if repeats is None:                      # repeat_interleave(repeats_tensor)
         r = input._data.astype(np.int64)
         return _make(np.repeat(np.arange(r.shape[0], dtype=np.int64), r))

@@ -606,15 +606,4 @@ def _is_basic_key(key):
     return True
 
 
-def getitem(self, key):
-    """x[key]: basic keys make views (select/slice chains); others go to advanced indexing."""
-    if _is_basic_key(key):
-        return basic_index(self, key)
-    from .indexing import advanced_index
-    return advanced_index(self, key)
-
-
-Tensor.__getitem__ = getitem
-
-
 __all__ = publish(globals())
