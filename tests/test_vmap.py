@@ -376,3 +376,37 @@ def test_model_ensemble_with_stack_module_state():
         np.testing.assert_allclose(out[i].detach().numpy(), m(x).detach().numpy(), rtol=1e-5)
     out.sum().backward()                    # the stacked parameters are leaves with grads
     assert tuple(params["0.weight"].grad.shape) == (4, 5, 3)
+
+
+def test_a_declared_op_dispatches_at_the_call_from_any_reference():
+    """A declared op sees a batched argument where it is applied: a function reference taken
+    before vmap (or kept by another module) works, and nothing is swapped."""
+    from lightgrad import mul, sin
+    from lightgrad.nn.functional import relu
+    x = lightgrad.tensor(A)
+    out = vmap(lambda r: mul(sin(r), 2) + relu(r))(x)
+    ref = mul(sin(x), 2) + relu(x)
+    np.testing.assert_allclose(out.numpy(), ref.numpy())
+    assert lightgrad.sin is sin
+
+
+def test_plain_calls_on_another_thread_while_a_vmap_runs():
+    import threading
+    x = lightgrad.tensor(A)
+    started, release, seen = threading.Event(), threading.Event(), []
+
+    def slow(r):
+        started.set()
+        release.wait(5)
+        return lightgrad.sin(r)
+
+    def other():
+        started.wait(5)
+        seen.append(lightgrad.sin(lightgrad.ones(2)).numpy())   # plain tensors: plain op
+        release.set()
+    t = threading.Thread(target=other)
+    t.start()
+    out = vmap(slow)(x)
+    t.join()
+    np.testing.assert_allclose(seen[0], np.sin(np.ones(2)))
+    np.testing.assert_allclose(out.numpy(), np.sin(A))

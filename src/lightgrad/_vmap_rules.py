@@ -13,8 +13,9 @@ import functools
 
 from ._vmap import RULES, _state
 from .ops._batching import (along_dim, arg, elementwise, expand_to, inplace_elementwise,
-                            leading_batch_needs, ndim, norm_dim, phys, refused, set_arg, shift,
+                            leading_batch_needs, ndim, norm_dim, phys, set_arg, shift,
                             softmax_like, vmap_error)
+from .ops._batched_tensor import rule_of
 from .ops._core import DECLARED, ELEMENTWISE
 
 # -- helpers for rules (ops/_batching.py has the common rules and helpers) ----------------
@@ -366,10 +367,7 @@ def _register_declared():
     shorthand) or why vmap refuses it; elementwise ops' in-place forms write into the
     physical tensor."""
     for name, d in DECLARED.items():
-        if d.vmap_refused is not None:
-            RULES[name] = refused(d.vmap_refused)
-            continue
-        RULES[name] = elementwise if d.batch == ELEMENTWISE else d.batch
+        RULES[name] = rule_of(d)
         if d.kind == ELEMENTWISE and name + "_" in d.methods:
             RULES[name + "_"] = inplace_elementwise
 

@@ -1,7 +1,7 @@
 """vmap batching rules that op declarations name (`defop(batch=...)`), and the helpers to
 write one beside its op.
 
-A rule is `rule(c, args, kwargs)`. `c` is the vmap call (lightgrad._vmap._Call): `c(...)`
+A rule is `rule(c, args, kwargs)`. `c` is the vmap call (ops/_batched_tensor._Call): `c(...)`
 runs the op on physical tensors, `c.batched(x)` tells whether x is batched at this vmap
 level, `c.wrap(out)` turns physical results back into this level's batched tensors,
 `c.name` is the op's name and `c.size(*xs)` the batch size. A batched tensor `x` shows its
@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from .._tensor import Tensor
-from ._core import to_tensor
+from ._record import to_tensor
 
 
 def vmap_error(msg):

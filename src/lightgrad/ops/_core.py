@@ -31,6 +31,7 @@ from .._tensor import Tensor
 from ..autograd import forward_ad
 from ..autograd.graph import NP, T, Node, node_class  # noqa: F401
 # the families' one import: recording, operands, in-place ops and views
+from ._batched_tensor import dispatching, rule_of
 from ._record import (RESULT, _save, binary_operands, float_operand, grad_on,  # noqa: F401
                       new_node, normalize_dims, ns_def, record, record_multi, to_out,
                       to_tensor, with_tangents, wrap)
@@ -93,7 +94,7 @@ def float_and(shape, *constants, domain=(-2.0, 2.0)):
 class OpDecl:
     """Everything known about one public op (see `defop`)."""
     __slots__ = ("name", "fn", "module", "aliases", "nodes", "methods", "dunders", "kind",
-                 "batch", "vmap_refused", "samples", "function")
+                 "batch", "vmap_refused", "samples", "function", "public")
 
     def __repr__(self):
         return f"<op {self.name}>"
@@ -149,6 +150,8 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
         if d.nodes:
             OPS[n] = OPS.get(n, ()) + tuple(c if isinstance(c, str) else c.__name__
                                             for c in d.nodes)
+    # the public function: fn, or the op's batching rule when vmap passes a batched argument
+    d.public = dispatching(d.name, fn, rule_of(d)) if function else None
     if kind == ELEMENTWISE:
         for cls in d.nodes:
             if cls._jvp is None:
@@ -172,6 +175,17 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
             f = getattr(Tensor, d.name + "_") if _inplace_dunder(dunder) else fn
         setattr(Tensor, dunder, f)
     return fn
+
+
+def public_functions(submodule=""):
+    """{name: public function} of the ops declared in lightgrad (submodule "") or in
+    lightgrad.linalg ("linalg") / nn.functional ("F"); the package modules bind these."""
+    prefix = submodule + "." if submodule else ""
+    out = {}
+    for n, d in DECLARED.items():
+        if d.public is not None and n.startswith(prefix) and "." not in n[len(prefix):]:
+            out[n[len(prefix):]] = d.public
+    return out
 
 
 def publish(namespace):
