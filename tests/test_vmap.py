@@ -305,6 +305,9 @@ def test_op_table_under_vmap(op):
         ref = f(*ex)
         assert len(ref) == len(out)
         for o, r in zip(out, ref):
+            if not op.extra.get("values", True):    # arbitrary values: the shape only
+                assert tuple(o[i].shape) == tuple(r.shape)
+                continue
             np.testing.assert_allclose(o[i].numpy(), r.numpy(), rtol=1e-10, atol=1e-12,
                                        equal_nan=True)
     BATCHED_OK.append(op.name)

@@ -25,6 +25,8 @@ from .ops.linalg import *  # noqa: F401,F403
 from .ops.linalg_ext import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403
 from .ops.scatter_gather import *  # noqa: F401,F403
+from .ops.like import *  # noqa: F401,F403
+from .ops.random import *  # noqa: F401,F403
 from . import linalg, return_types
 from ._creation import *  # noqa: F401,F403
 from . import autograd

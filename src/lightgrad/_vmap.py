@@ -40,7 +40,6 @@ def _namespaces():
 _SKIP = {"tensor", "as_tensor", "from_numpy", "is_tensor", "is_grad_enabled", "manual_seed",
          "set_default_dtype", "get_default_dtype", "set_printoptions", "no_grad",
          "enable_grad", "set_grad_enabled", "inference_mode", "save", "load", "vmap"}
-_RANDOM_CREATION = ("rand", "randn", "randint", "normal", "randperm")
 
 
 def _dispatcher(qualified, fn):
@@ -48,17 +47,6 @@ def _dispatcher(qualified, fn):
     def dispatch(*args, **kwargs):
         return _dispatch(qualified, fn, args, kwargs)
     return dispatch
-
-
-def _random_creation(name, fn):
-    @functools.wraps(fn)
-    def creation(*args, **kwargs):
-        if _state["randomness"] and _state["randomness"][-1] == "error":
-            raise _error("called random operation while in randomness error mode. Please "
-                         "either use the 'same' or 'different' randomness flags on vmap or "
-                         "perform the randomness operation out of vmap")
-        return fn(*args, **kwargs)
-    return creation
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,8 +78,7 @@ def _dispatchers(mod, prefix):
                 getattr(fn, "_dispatches", False):     # a declared op dispatches itself
             continue
         originals[name] = fn
-        dispatchers[name] = _random_creation(name, fn) if name in _RANDOM_CREATION and \
-            not prefix else _dispatcher(prefix + name, fn)
+        dispatchers[name] = _dispatcher(prefix + name, fn)
     _wrapped[mod] = (len(d), originals, dispatchers)
     return originals, dispatchers
 

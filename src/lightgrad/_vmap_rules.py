@@ -354,12 +354,12 @@ def _composite(fn):
 
 # ops not yet declared with defop (whose declarations carry their rule)
 _ELEMENTWISE = """
-detach zeros_like ones_like empty_like full_like cuda
+detach cuda
 F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softsign F.mish
 F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
 F.softshrink F.hardshrink F.threshold
 """
-_RANDOM = "rand_like randn_like bernoulli F.dropout dropout"
+_RANDOM = "F.dropout dropout"
 
 
 def _register_declared():

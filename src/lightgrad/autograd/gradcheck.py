@@ -109,7 +109,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-06, atol=1e-05, rto
                   check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
                   masked=False):
     """gradcheck of the gradient: checks second derivatives through create_graph."""
-    from .._creation import rand
+    from ..ops.random import rand
     from . import grad as _grad
     Tensor = _tensor_cls()
     inputs = _as_tuple(inputs)

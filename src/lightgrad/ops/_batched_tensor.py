@@ -25,6 +25,19 @@ def _error(msg):
     return RuntimeError(f"vmap: {msg}")
 
 
+def check_randomness():
+    """The randomness mode of the innermost running vmap (None outside vmap); "error", the
+    default, refuses a random op."""
+    if not state["depth"]:
+        return None
+    mode = state["randomness"][-1] if state["randomness"] else "error"
+    if mode == "error":
+        raise _error("called random operation while in randomness error mode. Please either "
+                     "use the 'same' or 'different' randomness flags on vmap or perform the "
+                     "randomness operation out of vmap")
+    return mode
+
+
 class BatchedTensor(Tensor):
     """One vmap level's view of a batch: `_p` holds the batch in dim 0, `_lvl` is the
     nesting level. Tensor's fields are unset, so an op without a batching rule that reaches

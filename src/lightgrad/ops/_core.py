@@ -65,19 +65,22 @@ class Sample:
     the op is an operator (`x[i]`); atol / rtol: gradcheck's tolerances, torch_atol: the
     tolerance against torch's values; vmap_refused: why vmap refuses this call of an op it
     otherwise runs (a value-dependent shape, say); torch_forward_ad=False: torch computes no
-    tangent here, so forward mode is checked against the reverse-mode Jacobian only."""
+    tangent here, so forward mode is checked against the reverse-mode Jacobian only;
+    values=False: the values are arbitrary (random draws, empty_like), only shapes, dtypes
+    and nodes are compared."""
     __slots__ = ("shapes", "domain", "args", "kwargs", "id", "grad", "gradgrad", "nondiff",
                  "make_inputs", "np_ref", "atol", "rtol", "torch_atol", "pack", "method",
-                 "call", "vmap_refused", "torch_forward_ad")
+                 "call", "vmap_refused", "torch_forward_ad", "values")
 
     def __init__(self, *shapes, domain=(-2.0, 2.0), args=(), kwargs=None, id="", grad=True,
                  gradgrad=None, nondiff=(), make_inputs=None, np_ref=None, atol=1e-5,
                  rtol=1e-3, torch_atol=1e-6, pack=False, method=False, call=None,
-                 vmap_refused=None, torch_forward_ad=True):
+                 vmap_refused=None, torch_forward_ad=True, values=True):
         self.shapes, self.domain, self.args, self.kwargs = list(shapes), domain, args, \
             kwargs or {}
         self.pack, self.method, self.call = pack, method, call
         self.vmap_refused, self.torch_forward_ad = vmap_refused, torch_forward_ad
+        self.values = values
         self.id, self.grad, self.gradgrad = id, grad, grad if gradgrad is None else gradgrad
         self.nondiff, self.make_inputs, self.np_ref = nondiff, make_inputs, np_ref
         self.atol, self.rtol, self.torch_atol = atol, rtol, torch_atol
