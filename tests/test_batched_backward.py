@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import lightgrad
-from lightgrad.autograd import engine
+from lightgrad._graph import engine
 
 from .conftest import require
 from .test_ops import ENTRIES, _arrays, _as_list, _inputs

@@ -193,7 +193,7 @@ def test_save_on_cpu_keeps_gradients(m):
 
 def test_hook_stack_is_empty_after_an_error():
     import lightgrad
-    from lightgrad.autograd import graph
+    from lightgrad._graph import graph
     try:
         with graph.saved_tensors_hooks(lambda t: t, lambda t: t):
             raise ValueError

@@ -32,8 +32,8 @@ from ._creation import *  # noqa: F401,F403
 from . import autograd
 from .autograd import function as _function  # noqa: F401
 from .autograd import (enable_grad, inference_mode, no_grad, set_grad_enabled)
-from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
-from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
+from ._graph.grad_mode import is_grad_enabled, is_inference_mode_enabled
+from ._graph.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from .ops._core import public_functions as _public_functions
 
 # the declared ops' public functions, which dispatch to their batching rule under vmap (the

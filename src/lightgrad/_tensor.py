@@ -9,8 +9,8 @@ import numpy as np
 
 from . import _dtype
 from ._backend import CPU
-from .autograd import engine, graph
-from .autograd.grad_mode import state as _grad_state
+from ._graph import engine, graph
+from ._graph.grad_mode import state as _grad_state
 
 __all__ = ["Tensor", "Size"]
 

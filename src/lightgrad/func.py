@@ -20,10 +20,10 @@ import collections
 import numpy as np
 
 import lightgrad as _lg
-from .autograd import grad_mode
-from .autograd.forward_ad import set_tangent, tangent_of
+from ._graph import grad_mode
+from ._graph.forward_ad import set_tangent, tangent_of
 from .autograd.functional import batched_jacobian
-from .autograd.graph import AccumulateGrad, _seq
+from ._graph.graph import AccumulateGrad, _seq
 
 __all__ = ["grad", "grad_and_value", "hessian", "jacrev", "jacfwd", "jvp", "linearize", "vjp",
            "functional_call", "stack_module_state", "vmap"]
@@ -366,7 +366,7 @@ def _no_forward_mode_in_vmap(leaves):
 def _forward(who, func, args, make_duals, has_aux):
     """Run func(*args) in a dual level with the duals `make_duals()` builds; returns the
     output leaves' (primal, tangent) pairs, the output spec and aux."""
-    from .autograd import forward_ad
+    from ._graph import forward_ad
     with forward_ad.dual_level(), grad_mode.enable_grad():
         out, aux = _split_aux(func(*make_duals(args)), has_aux, who)
         outs, spec = tree_flatten(out)
@@ -394,7 +394,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     >>> jvp(lambda x: x ** 2, (torch.tensor([1., 2.]),), (torch.ones(2),))
     (tensor([1., 4.]), tensor([2., 4.]))
     """
-    from .autograd import forward_ad
+    from ._graph import forward_ad
     who = "jvp(f, primals, tangents)"
     if strict:
         raise RuntimeError("jvp(f, primals, tangents): strict is not implemented yet")
@@ -436,8 +436,8 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     tensor([[1., 0.],
             [0., 1.]])
     """
-    from .autograd import forward_ad
-    from .autograd.batched import Batched
+    from ._graph import forward_ad
+    from ._graph.batched import Batched
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
                            f"'same'. Got {randomness}")

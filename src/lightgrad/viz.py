@@ -14,7 +14,8 @@ import sys
 import numpy as np
 
 from ._dtype import from_numpy_dtype
-from .autograd.graph import AccumulateGrad, SavedOutput, walk
+from ._graph._summary import walk
+from ._graph.graph import AccumulateGrad, SavedOutput
 
 __all__ = ["draw", "print_graph", "format_graph"]
 

@@ -4,18 +4,12 @@ import warnings
 
 import numpy as np
 
-from . import forward_ad, grad_mode, graph
+from .._graph.engine import execute, is_batched
+from . import anomaly_mode, forward_ad, grad_mode, graph  # noqa: F401  (torch's submodules)
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
-from .engine import execute, is_batched
 from .function import Function, NestedIOFunction
-from .grad_mode import (
-    enable_grad,
-    enforce_grad_layout_policy,
-    inference_mode,
-    no_grad,
-    set_grad_enabled,
-    set_multithreading_enabled,
-)
+from .grad_mode import (enable_grad, enforce_grad_layout_policy, inference_mode, no_grad,
+                        set_grad_enabled, set_multithreading_enabled)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = ["Variable", "Function", "backward", "grad_mode", "NestedIOFunction",
@@ -177,7 +171,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 def _batched_grads(outputs, grad_outputs, create_graph):
     """The batched grad_outputs of grad(..., is_grads_batched=True): each one's first
     dimension is the batch, the rest must be its output's shape."""
-    from .batched import Batched
+    from .._graph.batched import Batched
     if create_graph:
         raise NotImplementedError("autograd.grad(..., is_grads_batched=True) with "
                                   "create_graph=True is not supported in lightgrad")

@@ -9,8 +9,10 @@ import warnings
 
 import numpy as np
 
-from . import forward_ad, grad_mode
-from .graph import BACKWARD_TWICE, Node, SavedOutput, _seq, anomaly, forward_trace, node_class
+from .._graph import forward_ad, grad_mode
+from .._graph.anomaly_mode import anomaly
+from .._graph.graph import (BACKWARD_TWICE, Node, SavedOutput, _seq, forward_trace,
+                            node_class)
 
 __all__ = ["FunctionCtx", "BackwardCFunction", "FunctionMeta", "Function", "once_differentiable",
            "InplaceFunction", "NestedIOFunction"]

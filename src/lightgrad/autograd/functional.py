@@ -16,8 +16,8 @@ import numpy as np
 
 import lightgrad as _lg   # partly loaded here (autograd loads with the Tensor); used at call time
 
-from . import grad_mode
-from .forward_ad import tangent_of
+from .._graph import grad_mode
+from .._graph.forward_ad import tangent_of
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 

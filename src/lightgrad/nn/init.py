@@ -10,7 +10,7 @@ import math
 import warnings
 
 import lightgrad as _lg
-from ..autograd.grad_mode import no_grad
+from .._graph.grad_mode import no_grad
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
            "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",

@@ -236,3 +236,43 @@ def refused(reason):
     def rule(c, args, kwargs):
         raise vmap_error(f"{c.name} has no batching rule: {reason}")
     return rule
+
+
+def per_example_loss(reduction_pos, per_sample=False):
+    """The rule of a loss over one example, called as (input, target, reduction=...)
+    (`reduction_pos`: the position of its reduction argument): the loss per element
+    (reduction='none'), then each example's own elements reduced. Numeric keyword options
+    (beta, delta, margin, ...) pass through. per_sample: a loss over (C,) or (N, C) inputs
+    with one value per sample (nll_loss, the margin losses): the batch joins N."""
+    def rule(c, args, kwargs):
+        reduction = arg(args, kwargs, reduction_pos, "reduction", "mean")
+        x, target = args[0], args[1]
+        extra = {k: v for k, v in kwargs.items()
+                 if k != "reduction" and isinstance(v, (int, float)) and not isinstance(v, bool)}
+        other = {k: v for k, v in kwargs.items() if k != "reduction" and k not in extra}
+        if len(args) > 2 or any(v is not None for v in other.values()) or \
+                per_sample and extra.get("ignore_index", -100) != -100:
+            raise vmap_error(f"{c.name} inside vmap supports only (input, target, "
+                             "reduction=...)")
+        extra.pop("ignore_index", None)
+        if per_sample:
+            # the target is a class index per sample, or (multilabel) a row per sample
+            if x.dim() > 2:
+                raise vmap_error(f"{c.name} with extra (spatial) dims has no batching rule yet")
+            n = c.size(x, target)
+            xp, tp = expand_to(c, x, n), expand_to(c, target, n)
+            if x.dim() == 1:                    # one sample of C classes
+                per = c(xp, tp, reduction="none", **extra)
+            else:
+                rows = tp.reshape((-1,) + tuple(tp.shape[2:]))
+                per = c(xp.reshape((-1,) + tuple(xp.shape[2:])), rows,
+                        reduction="none", **extra).reshape(tuple(xp.shape[:2]))
+        else:
+            nd = max(x.dim(), target.dim())
+            per = c(phys(c, x, nd), phys(c, target, nd), reduction="none", **extra)
+        dims = tuple(range(1, len(per.shape)))
+        if reduction == "none" or not dims:
+            return c.wrap(per)
+        return c.wrap(per.sum(dims) if reduction == "sum" else per.mean(dims))
+    rule.__name__ = "per_example_loss"
+    return rule

@@ -28,8 +28,8 @@ import numpy as np
 
 from .. import _dtype  # noqa: F401
 from .._tensor import Tensor
-from ..autograd import forward_ad
-from ..autograd.graph import NP, T, Node, node_class  # noqa: F401
+from .._graph import forward_ad
+from .._graph.graph import NP, T, Node, node_class  # noqa: F401
 # the families' one import: recording, operands, in-place ops and views
 from ._batched_tensor import dispatching, rule_of
 from ._record import (RESULT, _save, binary_operands, float_operand, grad_on,  # noqa: F401

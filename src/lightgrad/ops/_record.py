@@ -7,10 +7,10 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd import forward_ad
-from ..autograd.grad_mode import state as _state
-from ..autograd.graph import (NP, T, SavedOutput, _seq, anomaly, forward_trace, hook_stack,
-                              pack_saved)
+from .._graph import forward_ad
+from .._graph.grad_mode import state as _state
+from .._graph.anomaly_mode import anomaly
+from .._graph.graph import NP, T, SavedOutput, _seq, forward_trace, hook_stack, pack_saved
 
 _ndarray = np.ndarray
 _fw_active = forward_ad.active   # [True] while a forward-AD level is open

@@ -17,10 +17,10 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd import engine, forward_ad
-from ..autograd.batched import Batched
-from ..autograd.graph import Node, T, node_class
-from ..autograd.grad_mode import state as _state
+from .._graph import engine, forward_ad
+from .._graph.batched import Batched
+from .._graph.graph import Node, T, node_class
+from .._graph.grad_mode import state as _state
 from ._record import new_node, ns_def, record
 
 

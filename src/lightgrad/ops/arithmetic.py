@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, float_operand,
                     inplace, node_class, publish, record, to_out, to_tensor)
 from .elementwise import (_apply, _finish, _is_rg, _not_implemented, _off_integers, _P,

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._batching import elementwise, vmap_error
 from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, float_operand,
                     node_class, ns_def, publish, record, to_tensor)

@@ -4,7 +4,7 @@ import numpy as np
 from .. import _dtype
 from .._backend import check_device
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._core import ELEMENTWISE, NP, T, Sample as S, defop, node_class, publish, record
 
 ToCopyBackward0 = node_class("ToCopyBackward0",

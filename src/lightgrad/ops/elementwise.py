@@ -13,8 +13,8 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd import forward_ad
-from ..autograd.grad_mode import state as _state
+from .._graph import forward_ad
+from .._graph.grad_mode import state as _state
 from ._erf import SQRT_PI as _SQRT_PI, TWO_OVER_SQRT_PI as _TWO_OVER_SQRT_PI
 from ._erf import np_erf, np_erfc, np_erfinv
 from ._core import (ELEMENTWISE, RESULT, Sample, defop, float_operand, inplace, node_class, ns_def,

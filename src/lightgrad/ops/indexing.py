@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _dtype_word, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._batching import composite, elementwise, lightgrad, phys, vmap_error
 from ._core import (Sample as S, check_inplace, defop, float_and, inplace, node_class, ns_def,
                     publish, record, to_tensor)

@@ -5,8 +5,8 @@ a clone."""
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
-from ..autograd.graph import node_class as _node_class
+from .._graph.grad_mode import state as _state
+from .._graph.graph import node_class as _node_class
 from ._batching import arg, inplace_elementwise, phys
 from ._core import Sample as S, check_inplace, defop, inplace, node_class, record, to_tensor
 

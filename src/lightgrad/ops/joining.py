@@ -7,8 +7,8 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from ..autograd.graph import Node
-from ..autograd.grad_mode import state as _state
+from .._graph.graph import Node
+from .._graph.grad_mode import state as _state
 from ._batching import along_dim, arg, composite, expand_to, shift
 from ._core import (Sample as S, defop, new_node, node_class, normalize_dims, ns_def, publish,
                     record, to_out, to_tensor, with_tangents)

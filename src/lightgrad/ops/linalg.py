@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._core import (NP, T, binary_operands, declare, inplace_method, node_class, record,
                     to_tensor)
 

@@ -7,8 +7,8 @@ their gradients are the usual gauge-invariant formulas (as in torch's FunctionsM
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
-from ..autograd.graph import SavedOutput
+from .._graph.grad_mode import state as _state
+from .._graph.graph import SavedOutput
 from ._core import (NP, RESULT as _RESULT, T, _save, declare, record, record_multi,
                     with_tangents)
 from .linalg import _out, _tensor, fresh_node, matmul, matmul_general  # noqa: F401

@@ -3,7 +3,7 @@ node (except the in-place comparisons, whose zero-gradient nodes torch records t
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._core import (ELEMENTWISE, Sample as S, binary_operands, check_inplace, defop, inplace,
                     node_class, ns_def, publish, record, write_into)
 from .elementwise import (_apply, _finish, _is_rg, _legacy, _not_implemented, _quiet,

@@ -12,7 +12,7 @@ pooling are linear maps declared with their adjoints (nn_conv._LinearPair).
 """
 import numpy as np
 
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from . import nn_conv as _c
 from .._tensor import _make
 from ._core import declare, node_class, ns_def, record

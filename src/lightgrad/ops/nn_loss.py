@@ -1,340 +1,23 @@
-"""Primitives behind nn.functional's activations, losses and embedding.
+"""nn.functional's losses that torch computes in one kernel (F.mse_loss, F.smooth_l1_loss,
+F.huber_loss, F.binary_cross_entropy(_with_logits), F.nll_loss) and F.embedding, each one
+NumPy computation plus one node with torch's name (MseLossBackward0, NllLossBackward0, ...),
+declared once with its rule.
 
-Each op is one NumPy computation plus one node with torch's name (GeluBackward0,
-NllLossBackward0, ...) and a hand-written rule over the rule namespace, so gradients of
-gradients work (see ops/_core.py). Composite functions (softsign, kl_div, label smoothing)
-live in nn/_functional/basic.py and use only public ops.
+The reduction helpers here (reduction_enum, legacy_reduction, broadcast_pair,
+reduce_composite) also serve the composite losses of nn/_functional (l1_loss,
+cross_entropy, kl_div, the margin losses), which use only public ops.
 """
-import math
+import warnings
 
 import numpy as np
 
 from .._tensor import _make
-from ..autograd import forward_ad
-from ..autograd.grad_mode import state as _state
-from ._core import RESULT, declare, node_class, ns_def, record
-from ._erf import np_erf
-from .elementwise import erf as _t_erf
-
-__all__ = []
-
-_SQRT2 = math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_K_TANH = math.sqrt(2.0 / math.pi)
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-
-_LEGACY = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-           "bool": "Bool", "float16": "Half", "float32": "Float", "float64": "Double"}
-
-
-def _float_data(input, kernel):
-    x = input._data
-    if x.dtype.kind != "f":
-        raise NotImplementedError(f'"{kernel}" not implemented for '
-                                  f"'{_LEGACY.get(x.dtype.name, x.dtype.name)}'")
-    return x
-
-
-def _unary(input, data, cls, meta=None, save=None):
-    """The output of a one-input activation, recorded with `cls` when input needs grad."""
-    if _state.grad_enabled and input._rg:
-        return record(data, cls, (input,), (input,) if save is None else save, meta)
-    return _make(data)
-
-
-def _quiet():
-    return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
-
-
-# -- leaky_relu, elu, celu, selu -----------------------------------------------------------
-LeakyReluBackward0 = node_class(
-    "LeakyReluBackward0", lambda ns, g, slope, x: (ns.where(x > 0, g, g * slope),),
-    saved=("self",), meta=("negative_slope",))
-
-
-# the in-place forms (leaky_relu_, elu_, ...) save their result instead: torch's *Backward1
-LeakyReluBackward1 = node_class(
-    "LeakyReluBackward1", lambda ns, g, slope, r: (ns.where(r > 0, g, g * slope),),
-    saved=("result",), meta=("negative_slope",))
-
-
-def leaky_relu(input, negative_slope=0.01, _inplace=False):
-    x = _float_data(input, "leaky_relu_cpu")
-    data = np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
-    if _inplace:
-        return _unary(input, data, LeakyReluBackward1, negative_slope, (RESULT,))
-    return _unary(input, data, LeakyReluBackward0, negative_slope)
-
-
-def _elu_rule(ns, g, m, x):
-    alpha, scale, input_scale = m
-    # NOTE: exp of the clamped input, so large positive x cannot overflow in the dead branch
-    neg = ns.exp(ns.where(x > 0, 0.0, x) * input_scale) * (alpha * scale * input_scale)
-    return (ns.where(x > 0, g * scale, g * neg),)
-
-
-EluBackward0 = node_class("EluBackward0", _elu_rule, saved=("self",),
-                          meta=("alpha", "scale", "input_scale"))
-CeluBackward0 = node_class("CeluBackward0", _elu_rule, saved=("self",),
-                           meta=("alpha", "scale", "input_scale"))
-
-
-def _elu_result_rule(ns, g, m, r):
-    alpha, scale, input_scale = m
-    return (ns.where(r > 0, g * scale, g * ((r + alpha * scale) * input_scale)),)
-
-
-EluBackward1 = node_class("EluBackward1", _elu_result_rule, saved=("result",),
-                          meta=("alpha", "scale", "input_scale"))
-CeluBackward1 = node_class("CeluBackward1", _elu_result_rule, saved=("result",),
-                           meta=("alpha", "scale", "input_scale"))
-_ELU_INPLACE = {EluBackward0: EluBackward1, CeluBackward0: CeluBackward1}
-
-
-def _elu_data(x, alpha, scale, input_scale):
-    with _quiet():
-        neg = np.expm1(np.minimum(x, 0) * input_scale) * (alpha * scale)
-    return np.where(x > 0, x * scale, neg).astype(x.dtype, copy=False)
-
-
-def elu(input, alpha=1.0, scale=1.0, input_scale=1.0, _cls=EluBackward0, _inplace=False):
-    x = _float_data(input, "elu_cpu")
-    m = (alpha, scale, input_scale)
-    if _inplace:
-        return _unary(input, _elu_data(x, *m), _ELU_INPLACE[_cls], m, (RESULT,))
-    return _unary(input, _elu_data(x, *m), _cls, m)
-
-
-def selu(input, _inplace=False):
-    return elu(input, _SELU_ALPHA, _SELU_SCALE, 1.0, _inplace=_inplace)
-
-
-def celu(input, alpha=1.0, _inplace=False):
-    if alpha == 0:
-        raise RuntimeError("ZeroDivisionError")
-    return elu(input, alpha, 1.0, 1.0 / alpha, _cls=CeluBackward0, _inplace=_inplace)
-
-
-# -- gelu ------------------------------------------------------------------------------------
-ns_def("erf", np_erf, _t_erf)
-
-
-def _gelu_rule(ns, g, approximate, x):
-    if approximate == "tanh":
-        x2 = x * x
-        t = ns.tanh((x + x2 * x * 0.044715) * _K_TANH)
-        d = (t + 1) * 0.5 + x * (1 - t * t) * ((x2 * (3 * 0.044715) + 1) * (0.5 * _K_TANH))
-        return (g * d,)
-    cdf = (ns.erf(x * (1 / _SQRT2)) + 1) * 0.5
-    pdf = ns.exp(x * x * -0.5) * _INV_SQRT_2PI
-    return (g * (cdf + x * pdf),)
-
-
-GeluBackward0 = node_class("GeluBackward0", _gelu_rule, saved=("self",), meta=("approximate",))
-
-
-def gelu(input, approximate="none"):
-    if approximate not in ("none", "tanh"):
-        raise RuntimeError("approximate argument must be either none or tanh.")
-    x = _float_data(input, "GeluKernelImpl")
-    if approximate == "tanh":
-        data = 0.5 * x * (1 + np.tanh(_K_TANH * (x + 0.044715 * x * x * x)))
-    else:
-        data = 0.5 * x * (1 + np_erf(x * (1 / _SQRT2)))
-    return _unary(input, data.astype(x.dtype, copy=False), GeluBackward0, approximate)
-
-
-# -- silu, mish, softplus, logsigmoid ---------------------------------------------------------
-def _np_sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-
-
-def _silu_rule(ns, g, m, x):
-    s = ns.sigmoid(x)
-    return (g * s * (x * (1 - s) + 1),)
-
-
-SiluBackward0 = node_class("SiluBackward0", _silu_rule, saved=("self",))
-
-
-def silu(input):
-    x = _float_data(input, "silu_cpu")
-    return _unary(input, x * _np_sigmoid(x), SiluBackward0)
-
-
-def _np_softplus(x):
-    return np.logaddexp(0, x).astype(x.dtype, copy=False)
-
-
-def _softplus_rule(ns, g, m, x):
-    beta, threshold = m
-    z = x * beta
-    return (ns.where(z > threshold, g, g * ns.sigmoid(z)),)
-
-
-SoftplusBackward0 = node_class("SoftplusBackward0", _softplus_rule, saved=("self",),
-                               meta=("beta", "threshold"))
-
-
-def softplus(input, beta=1.0, threshold=20.0):
-    x = _float_data(input, "softplus_cpu")
-    z = x * beta
-    data = np.where(z > threshold, x, _np_softplus(z) / beta).astype(x.dtype, copy=False)
-    return _unary(input, data, SoftplusBackward0, (beta, threshold))
-
-
-ns_def("softplus", _np_softplus, lambda x: softplus(x))
-
-
-def _mish_rule(ns, g, m, x):
-    t = ns.tanh(ns.softplus(x))
-    return (g * (t + x * (1 - t * t) * ns.sigmoid(x)),)
-
-
-MishBackward0 = node_class("MishBackward0", _mish_rule, saved=("self",))
-
-
-def mish(input):
-    x = _float_data(input, "mish_cpu")
-    return _unary(input, x * np.tanh(_np_softplus(x)), MishBackward0)
-
-
-LogSigmoidBackward0 = node_class("LogSigmoidBackward0",
-                                 lambda ns, g, m, x: (g * ns.sigmoid(-x),), saved=("self",))
-
-
-def logsigmoid(input):
-    x = _float_data(input, "log_sigmoid_cpu")
-    data = (np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
-    return _unary(input, data, LogSigmoidBackward0)
-
-
-# -- piecewise linear: hardtanh, hardswish, hardsigmoid, threshold, shrinks -----------------
-HardtanhBackward0 = node_class(
-    "HardtanhBackward0",
-    lambda ns, g, m, x: (ns.where((x > m[0]) & (x < m[1]), g, 0.0),),
-    saved=("self",), meta=("min_val", "max_val"))
-
-
-def hardtanh(input, min_val=-1.0, max_val=1.0):
-    if min_val > max_val:
-        raise ValueError("min_val cannot be greater than max_val")
-    x = _float_data(input, "hardtanh_cpu") if input._data.dtype.kind != "i" else input._data
-    return _unary(input, np.clip(x, min_val, max_val), HardtanhBackward0, (min_val, max_val))
-
-
-HardswishBackward0 = node_class(
-    "HardswishBackward0",
-    lambda ns, g, m, x: (ns.where(x <= -3, 0.0, ns.where(x < 3, g * (x / 3 + 0.5), g)),),
-    saved=("self",))
-
-
-def hardswish(input):
-    x = _float_data(input, "hardswish_cpu")
-    return _unary(input, x * np.clip(x + 3, 0, 6) / 6, HardswishBackward0)
-
-
-HardsigmoidBackward0 = node_class(
-    "HardsigmoidBackward0",
-    lambda ns, g, m, x: (ns.where((x > -3) & (x < 3), g / 6, 0.0),), saved=("self",))
-
-
-def hardsigmoid(input):
-    x = _float_data(input, "hardsigmoid_cpu")
-    return _unary(input, np.clip(x + 3, 0, 6) / 6, HardsigmoidBackward0)
-
-
-ThresholdBackward0 = node_class("ThresholdBackward0",
-                                lambda ns, g, th, x: (ns.where(x > th, g, 0.0),),
-                                saved=("self",), meta=("threshold",))
-
-
-ThresholdBackward1 = node_class("ThresholdBackward1",
-                                lambda ns, g, th, r: (ns.where(r > th, g, 0.0),),
-                                saved=("result",), meta=("threshold",))
-
-
-def threshold(input, threshold, value, _inplace=False):
-    x = input._data
-    data = np.where(x > threshold, x, value).astype(x.dtype, copy=False)
-    if _inplace:
-        return _unary(input, data, ThresholdBackward1, threshold, (RESULT,))
-    return _unary(input, data, ThresholdBackward0, threshold)
-
-
-HardshrinkBackward0 = node_class(
-    "HardshrinkBackward0", lambda ns, g, lambd, x: (ns.where((x > lambd) | (x < -lambd), g, 0.0),),
-    saved=("self",), meta=("lambd",))
-SoftshrinkBackward0 = node_class(
-    "SoftshrinkBackward0", lambda ns, g, lambd, x: (ns.where((x > lambd) | (x < -lambd), g, 0.0),),
-    saved=("self",), meta=("lambd",))
-
-
-def hardshrink(input, lambd=0.5):
-    x = _float_data(input, "hardshrink_cpu")
-    data = np.where((x > lambd) | (x < -lambd), x, 0).astype(x.dtype, copy=False)
-    return _unary(input, data, HardshrinkBackward0, lambd)
-
-
-def softshrink(input, lambd=0.5):
-    if lambd < 0:
-        raise RuntimeError("lambda must be greater or equal to 0, but found to be "
-                           f"{float(lambd)}.")
-    x = _float_data(input, "softshrink_cpu")
-    data = np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0))
-    return _unary(input, data.astype(x.dtype, copy=False), SoftshrinkBackward0, lambd)
-
-
-# -- glu -------------------------------------------------------------------------------------
-def _glu_rule(ns, g, m, x):
-    d, ka, kb = m
-    a, b = ns.getitem(x, ka), ns.getitem(x, kb)
-    s = ns.sigmoid(b)
-    ga = g * s
-    return (ns.cat([ga, ga * a * (1 - s)], d),)
-
-
-GluBackward0 = node_class("GluBackward0", _glu_rule, saved=("self",), meta=("dim",))
-
-
-def glu(input, dim=-1):
-    x = _float_data(input, "glu")
-    if x.ndim == 0:
-        raise RuntimeError("glu does not support scalars because halving size must be even")
-    d = dim % x.ndim if -x.ndim <= dim < x.ndim else None
-    if d is None:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-x.ndim}, "
-                         f"{x.ndim - 1}], but got {dim})")
-    n = x.shape[d]
-    if n % 2:
-        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
-    ka = (slice(None),) * d + (slice(0, n // 2),)
-    kb = (slice(None),) * d + (slice(n // 2, n),)
-    data = x[ka] * _np_sigmoid(x[kb])
-    return _unary(input, data, GluBackward0, (d, ka, kb))
-
-
-declare("leaky_relu", "LeakyReluBackward0")
-declare("leaky_relu_", "LeakyReluBackward1")
-declare("elu selu", "EluBackward0")
-declare("elu_ selu_", "EluBackward1")
-declare("celu", "CeluBackward0")
-declare("celu_", "CeluBackward1")
-declare("threshold_", "ThresholdBackward1")
-declare("gelu", "GeluBackward0")
-declare("silu", "SiluBackward0")
-declare("mish", "MishBackward0")
-declare("softplus", "SoftplusBackward0")
-declare("logsigmoid", "LogSigmoidBackward0")
-declare("hardtanh relu6", "HardtanhBackward0")
-declare("hardswish", "HardswishBackward0")
-declare("hardsigmoid", "HardsigmoidBackward0")
-declare("threshold", "ThresholdBackward0")
-declare("hardshrink", "HardshrinkBackward0")
-declare("softshrink", "SoftshrinkBackward0")
-declare("glu", "GluBackward0")
+from .._graph.grad_mode import no_grad, state as _state
+from ._batching import lightgrad, per_example_loss, vmap_error
+from ._core import Sample as S, defop, node_class, ns_def, record
+from .nn_activation import _LEGACY, _F, _np_softplus, _quiet
+
+__all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
 
 
 # -- losses: shared reduction handling --------------------------------------------------------
@@ -346,6 +29,43 @@ def reduction_enum(reduction):
     if r is None:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return r
+
+
+def legacy_reduction(size_average, reduce, reduction, stacklevel=3):
+    """The reduction of the deprecated size_average / reduce arguments (with torch's
+    warning), else `reduction`. stacklevel: the warning's, pointing at the caller's caller
+    (4 for a declared op: its public function is one frame more)."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else ("sum" if reduce else "none")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}'"
+                  " instead.", stacklevel=stacklevel)
+    return ret
+
+
+def broadcast_pair(input, target, stacklevel=3):
+    """input and target expanded to their broadcast shape, with torch's warning when the
+    shapes differ."""
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.",
+                      stacklevel=stacklevel)
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        input, target = input.expand(shape), target.expand(shape)
+    return input, target
+
+
+def reduce_composite(x, reduction):
+    """A loss computed per element with public ops, reduced with public ops."""
+    reduction_enum(reduction)
+    if reduction == "mean":
+        return x.mean()
+    if reduction == "sum":
+        return x.sum()
+    return x
 
 
 def _reduce(elems, red):
@@ -377,6 +97,9 @@ def _rg2(a, b):
     return _state.grad_enabled and (a._rg or b._rg)
 
 
+_ONLY = "supports only (input, target, reduction=...)"     # vmap refuses other arguments
+
+
 # -- mse, smooth_l1, huber ------------------------------------------------------------------
 def _mse_rule(ns, g, m, x, t):
     red, n = m
@@ -388,7 +111,15 @@ MseLossBackward0 = node_class("MseLossBackward0", _mse_rule, saved=("self", "tar
                               meta=("reduction", "numel"))
 
 
-def mse_loss(input, target, reduction="mean"):
+@defop(name="F.mse_loss", nodes=(MseLossBackward0,), batch=per_example_loss(4), samples=[
+    S((2, 3), (2, 3)), S((2, 3), (2, 3), kwargs={"reduction": "sum"}, id="sum"),
+    S((2, 3), (2, 3), kwargs={"reduction": "none"}, id="none"), S((), (), id="0d")])
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error."""
+    reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
+    input, target = broadcast_pair(input, target, stacklevel=4)
+    if weight is not None:
+        return reduce_composite((input - target) ** 2 * weight, reduction)
     red = reduction_enum(reduction)
     x, y = _pair(input, target)
     d = x - y
@@ -412,17 +143,23 @@ SmoothL1LossBackward0 = node_class("SmoothL1LossBackward0", _smooth_l1_rule,
                                    saved=("self", "target"), meta=("reduction", "numel", "beta"))
 
 
-def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+@defop(name="F.smooth_l1_loss", nodes=(SmoothL1LossBackward0,), batch=per_example_loss(4),
+       samples=[S((2, 3), (2, 3), kwargs={"beta": 0.5}),
+                S((2, 3), (2, 3), kwargs={"reduction": "none"}, id="none"),
+                S((2, 3), (2, 3), kwargs={"beta": 0.0}, id="beta0")])
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Quadratic below beta, linear above (divided by beta)."""
+    reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
+    input, target = broadcast_pair(input, target, stacklevel=4)
+    if beta == 0.0:     # torch computes the beta=0 case as l1_loss
+        return reduce_composite((input - target).abs(), reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     red = reduction_enum(reduction)
     x, y = _pair(input, target)
     d = x - y
     a = np.abs(d)
-    if beta == 0:
-        elems = a
-    else:
-        elems = np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta).astype(d.dtype, copy=False)
+    elems = np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta).astype(d.dtype, copy=False)
     data = _reduce(elems, red)
     if _rg2(input, target):
         return record(data, SmoothL1LossBackward0, (input, target), (input, target),
@@ -441,7 +178,14 @@ HuberLossBackward0 = node_class("HuberLossBackward0", _huber_rule, saved=("self"
                                 meta=("reduction", "numel", "delta"))
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+@defop(name="F.huber_loss", nodes=(HuberLossBackward0,), batch=per_example_loss(2), samples=[
+    S((2, 3), (2, 3), kwargs={"delta": 0.7}),
+    S((2, 3), (2, 3), kwargs={"reduction": "sum"}, id="sum")])
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """Quadratic below delta, linear (slope delta) above."""
+    input, target = broadcast_pair(input, target, stacklevel=4)
+    if weight is not None:
+        raise NotImplementedError("huber_loss with weight is not supported")
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     red = reduction_enum(reduction)
@@ -476,7 +220,19 @@ BinaryCrossEntropyBackward0 = node_class("BinaryCrossEntropyBackward0", _bce_rul
                                          meta=("reduction", "numel"))
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def _probs(shape, rng):
+    return rng.uniform(0.05, 0.95, shape)
+
+
+@defop(name="F.binary_cross_entropy", nodes=(BinaryCrossEntropyBackward0,),
+       batch=per_example_loss(5), samples=[
+           S((2, 3), (2, 3), domain=_probs),
+           S((2, 3), (2, 3), (3,), domain=_probs, nondiff=(2,), kwargs={"reduction": "none"},
+             id="weight", vmap_refused=_ONLY)])
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """-w (t log x + (1 - t) log(1 - x)), with each log clamped at -100 as torch does."""
+    reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
     red = reduction_enum(reduction)
     x, y = _pair(input, target)
     if x.shape != y.shape:
@@ -519,8 +275,18 @@ BinaryCrossEntropyWithLogitsBackward0 = node_class(
     saved=("self", "target", "weight", "pos_weight"), meta=("reduction", "numel"))
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
-                                     pos_weight=None):
+@defop(name="F.binary_cross_entropy_with_logits",
+       nodes=(BinaryCrossEntropyWithLogitsBackward0,), batch=per_example_loss(5), samples=[
+           S((2, 3), (2, 3)),
+           S((2, 3), (2, 3), (2, 1), (3,), domain=(0.2, 2.0), nondiff=(2, 3),
+             call=lambda m, x, y, w, pw: _F(m).binary_cross_entropy_with_logits(
+                 x, y, weight=w, pos_weight=pw, reduction="sum"),
+             id="weights", vmap_refused=_ONLY)])
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
+    """binary_cross_entropy(sigmoid(input), target) computed stably; pos_weight weighs the
+    positive term."""
+    reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
     red = reduction_enum(reduction)
     x, y = _pair(input, target)
     if x.shape != y.shape:
@@ -577,9 +343,9 @@ NllLoss2DBackward0 = node_class("NllLoss2DBackward0", _nll_rule,
                                 meta=("reduction", "ignore_index"))
 
 
-def nll_loss_forward(input, target, weight, ignore_index, red, cls):
-    """NLL of (N, C, ...) log-probabilities at class indices `target` (N, ...); the core
-    of nll_loss and cross_entropy."""
+def _nll_forward(input, target, weight, ignore_index, red, cls):
+    """NLL of (N, C, ...) log-probabilities at class indices `target` (N, ...): the kernel
+    of nll_loss."""
     x, t = input._data, target._data
     in_shape = x.shape
     if x.ndim == 1:             # one sample: (C,) with a 0-d target
@@ -633,31 +399,49 @@ def _check_nll(input, target, weight):
                                f"{list(weight.shape)}")
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def _cls_inputs(shape, n_cls, target_shape):
+    def make(rng):
+        return [rng.standard_normal(shape), rng.integers(0, n_cls, target_shape)]
+    return make
+
+
+_SPATIAL = "with extra (spatial) dims has no batching rule yet"
+
+
+@defop(name="F.nll_loss", nodes=(NllLossBackward0, NllLoss2DBackward0),
+       batch=per_example_loss(6, per_sample=True), samples=[
+           S(make_inputs=_cls_inputs((4, 3), 3, (4,))),
+           S(make_inputs=lambda rng: [rng.standard_normal((4, 3)), rng.integers(0, 3, (4,)),
+                                      rng.uniform(0.5, 2.0, (3,))],
+             nondiff=(2,), kwargs={"reduction": "none"}, id="weight-none", vmap_refused=_ONLY),
+           S(make_inputs=lambda rng: [rng.standard_normal((4, 3)), np.array([0, 2, -100, 1])],
+             kwargs={"reduction": "sum"}, id="ignore-sum"),
+           S(make_inputs=_cls_inputs((2, 3, 2, 2), 3, (2, 2, 2)), id="2d",
+             vmap_refused=_SPATIAL),
+           S(make_inputs=_cls_inputs((2, 3, 4), 3, (2, 4)), kwargs={"reduction": "none"},
+             id="1d-spatial", vmap_refused=_SPATIAL),
+           # cross_entropy (nn/_functional) is log_softmax then this op
+           S(make_inputs=_cls_inputs((4, 5), 5, (4,)), id="cross_entropy",
+             call=lambda m, x, t: _F(m).cross_entropy(x, t))])
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
     """The negative log likelihood of log-probabilities `input` at class indices `target`."""
+    reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
     red = reduction_enum(reduction)
     _check_nll(input, target, weight)
     nd = input.dim()
     if nd <= 2:
-        return nll_loss_forward(input, target, weight, ignore_index, red, NllLossBackward0)
+        return _nll_forward(input, target, weight, ignore_index, red, NllLossBackward0)
     expect = (input.shape[0],) + tuple(input.shape[2:])
     if tuple(target.shape) != expect:
         raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}")
     if nd == 4:
-        return nll_loss_forward(input, target, weight, ignore_index, red, NllLoss2DBackward0)
+        return _nll_forward(input, target, weight, ignore_index, red, NllLoss2DBackward0)
     # other ranks go through the 2-d kernel on views, as torch does
     n, c = input.shape[0], input.shape[1]
-    out = nll_loss_forward(input.view(n, c, 1, -1), target.view(n, 1, -1), weight,
-                           ignore_index, red, NllLoss2DBackward0)
+    out = _nll_forward(input.view(n, c, 1, -1), target.view(n, 1, -1), weight,
+                       ignore_index, red, NllLoss2DBackward0)
     return out.view(expect) if red == 0 else out
-
-
-declare("nll_loss", "NllLossBackward0", "NllLoss2DBackward0")
-declare("mse_loss", "MseLossBackward0")
-declare("smooth_l1_loss", "SmoothL1LossBackward0")
-declare("huber_loss", "HuberLossBackward0")
-declare("binary_cross_entropy", "BinaryCrossEntropyBackward0")
-declare("binary_cross_entropy_with_logits", "BinaryCrossEntropyWithLogitsBackward0")
 
 
 # -- embedding --------------------------------------------------------------------------------
@@ -695,7 +479,7 @@ EmbeddingBackward0 = node_class("EmbeddingBackward0",
                                       "scale_grad_by_freq"))
 
 
-def embedding(input, weight, padding_idx=None, scale_grad_by_freq=False):
+def _embedding_kernel(input, weight, padding_idx=None, scale_grad_by_freq=False):
     """Rows of `weight` at integer `input` (any shape)."""
     idx = input._data
     if idx.dtype.kind not in "iu":
@@ -717,11 +501,56 @@ def embedding(input, weight, padding_idx=None, scale_grad_by_freq=False):
     return _make(data)
 
 
-declare("embedding", "EmbeddingBackward0")
+def _embedding_renorm_(weight, input, max_norm, norm_type):
+    """Scale the rows `input` refers to down to norm `max_norm`, in place (no gradient)."""
+    lg = lightgrad()
+    with no_grad():
+        idx = lg.tensor(np.unique(input.numpy().reshape(-1)))
+        rows = weight[idx]
+        norms = rows.norm(p=norm_type, dim=1, keepdim=True)
+        scale = lg.where(norms > max_norm, max_norm / (norms + 1e-7), lg.ones_like(norms))
+        weight[idx] = rows * scale
 
-# elementwise activations: the backward rule is also the forward-mode rule
-forward_ad.mark_diagonal(
-    LeakyReluBackward0, LeakyReluBackward1, EluBackward0, CeluBackward0, EluBackward1,
-    CeluBackward1, GeluBackward0, SiluBackward0, SoftplusBackward0, MishBackward0,
-    LogSigmoidBackward0, HardtanhBackward0, HardswishBackward0, HardsigmoidBackward0,
-    ThresholdBackward0, ThresholdBackward1, HardshrinkBackward0, SoftshrinkBackward0)
+
+def _embedding_batch(c, args, kwargs):
+    """vmap: batched indices are looked up as they are; batched weights (one table per
+    example) are indexed as weight[indices], which vmap batches."""
+    idx, w = args[0], args[1]
+    if c.batched(w):
+        if len(args) > 2 or any(v is not None for v in kwargs.values()):
+            raise vmap_error("F.embedding with batched weights supports (input, weight) only")
+        return w[idx]
+    return c.wrap(c(idx._p, *args[1:], **kwargs))
+
+
+def _table(*indices):
+    return lambda rng: [rng.standard_normal((5, 3)), np.array(indices)]
+
+
+def _lookup(**kwargs):
+    return lambda m, w, i: _F(m).embedding(i, w, **kwargs)
+
+
+_PER_TABLE = "with batched weights supports (input, weight) only"
+
+
+@defop(name="F.embedding", nodes=(EmbeddingBackward0,), batch=_embedding_batch, samples=[
+    S(make_inputs=_table([0, 2], [4, 2]), call=_lookup()),
+    # the gradients of these two are in test_nn_layers
+    S(make_inputs=_table(0, 2, 4, 2), call=_lookup(padding_idx=2), grad=False,
+      id="padding", vmap_refused=_PER_TABLE),
+    S(make_inputs=_table(0, 2, 4, 2), call=_lookup(scale_grad_by_freq=True), grad=False,
+      id="freq", vmap_refused=_PER_TABLE)])
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of `weight` at the integer indices `input`."""
+    n = weight.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < n, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -n, "Padding_idx must be within num_embeddings"
+            padding_idx = n + padding_idx
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    return _embedding_kernel(input, weight, padding_idx, scale_grad_by_freq)

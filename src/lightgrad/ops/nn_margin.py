@@ -8,7 +8,7 @@ other margin losses are composites in nn/_functional/margin.py.
 import numpy as np
 
 from .._tensor import _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._core import declare, node_class, ns_def, record
 from .inplace import _copy_shape_error
 from .nn_loss import _LEGACY, _float_data, _quiet, _reduce, _scale, reduction_enum
@@ -30,26 +30,6 @@ def _broadcast_shape(a, b):
 def _not_differentiable(fn, arg):
     raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument "
                        f"'{arg}'. This input cannot have requires_grad True.")
-
-
-# -- prelu -----------------------------------------------------------------------------------
-def _prelu_rule(ns, g, m, x, w):
-    pos = x > 0
-    return ns.where(pos, g, g * w), ns.where(pos, 0.0, g * x)
-
-
-PreluKernelBackward0 = node_class("PreluKernelBackward0", _prelu_rule, saved=("self", "weight"))
-
-
-def prelu(input, weight):
-    """max(0, x) + weight * min(0, x); `weight` already has a shape that broadcasts against
-    input (F.prelu reshapes it, as torch does before its kernel)."""
-    x = _float_data(input, "prelu_cpu")
-    w = weight._data
-    data = np.where(x > 0, x, x * w).astype(np.result_type(x, w), copy=False)
-    if _state.grad_enabled and (input._rg or weight._rg):
-        return record(data, PreluKernelBackward0, (input, weight), (input, weight), bcast=True)
-    return _make(data)
 
 
 # -- soft_margin_loss ------------------------------------------------------------------------

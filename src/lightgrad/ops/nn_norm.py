@@ -9,7 +9,7 @@ gradients of gradients flow through the statistics too.
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._core import declare, node_class, ns_def, record
 
 __all__ = []

@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._batching import composite, reduce_over
 from ._core import (RESULT, Sample as S, binary_operands, defop, new_node, node_class, publish,
                     record, to_tensor, with_tangents)

@@ -13,7 +13,7 @@ from .. import _dtype
 from .._creation import (_finish, _float_dtype, _number, _out, _rng, _shape, _tuple_size,
                          _unsupported)
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._batched_tensor import check_randomness
 from ._batching import elementwise
 from ._core import Sample as S, defop, inplace, node_class, publish, record

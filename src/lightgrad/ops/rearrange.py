@@ -6,7 +6,7 @@ import builtins
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._batching import along_dim, arg, composite, leading_batch, phys, shift, sizes_arg
 from ._core import (Sample as S, defop, node_class, normalize_dims, ns_def, publish, record,
                     to_out, view_of)

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _dtype
 from .. import return_types as _rt
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._batching import elementwise, reduce_over
 from ._core import (NP, RESULT, T, Sample as S, defop, node_class, normalize_dims, publish,
                     record, to_out, with_tangents)

@@ -5,7 +5,7 @@ its rule, its vmap rule and its samples."""
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._batching import along_dim, arg, expand_to, lightgrad, phys, shift, vmap_error
 from ._core import (RESULT, Sample as S, defop, float_and, node_class, normalize_dims, ns_def,
                     publish, record, to_out, to_tensor)

@@ -8,7 +8,7 @@ import builtins
 import numpy as np
 
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import state as _state
+from .._graph.grad_mode import state as _state
 from ._batching import along_dim, arg, composite, phys, shift, sizes_arg
 from ._core import (
     NP,

@@ -12,7 +12,7 @@ from itertools import chain
 
 import lightgrad as _lg
 from .._tensor import Tensor
-from ..autograd.graph import RemovableHandle
+from .._graph.graph import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]

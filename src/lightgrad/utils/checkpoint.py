@@ -13,8 +13,8 @@ from .. import _creation
 from .._tensor import Tensor
 from ..autograd import backward as _backward
 from ..autograd.function import Function
-from ..autograd.grad_mode import enable_grad, no_grad
-from ..autograd.graph import saved_tensors_hooks
+from .._graph.grad_mode import enable_grad, no_grad
+from .._graph.graph import saved_tensors_hooks
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "detach_variable", "check_backward_validity"]

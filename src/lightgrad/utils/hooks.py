@@ -1,4 +1,4 @@
 """torch.utils.hooks: the handle that hook registration returns."""
-from ..autograd.graph import RemovableHandle
+from .._graph.graph import RemovableHandle
 
 __all__ = ["RemovableHandle"]

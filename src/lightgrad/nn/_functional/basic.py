@@ -15,7 +15,7 @@ import numpy as np
 
 import lightgrad as _lg
 from ..._tensor import Tensor
-from ...autograd.grad_mode import no_grad
+from ..._graph.grad_mode import no_grad
 from ...ops import nn_loss as _P
 from ...ops._core import inplace as _inplace
 

@@ -304,7 +304,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     b = None if bias is None else bias.repeat(N)
     y = _n.batch_norm_op(x, rm, rv, w, b, use_input_stats, momentum, eps)
     if use_input_stats and running_mean is not None:
-        from ...autograd.grad_mode import no_grad
+        from ..._graph.grad_mode import no_grad
         with no_grad():
             running_mean.copy_(rm.reshape(N, C).mean(0))
             running_var.copy_(rv.reshape(N, C).mean(0))

@@ -1,7 +1,7 @@
 """Batch normalization layers (and InstanceNorm, which shares their bookkeeping)."""
 from ... import _creation
 from ... import int64 as _int64
-from ...autograd.grad_mode import no_grad
+from ..._graph.grad_mode import no_grad
 from .. import functional as F
 from ..parameter import Parameter
 from .module import Module

@@ -16,8 +16,8 @@ import itertools
 from collections import OrderedDict, namedtuple
 
 from ..._tensor import Tensor
-from ...autograd.grad_mode import no_grad
-from ...autograd.graph import RemovableHandle
+from ..._graph.grad_mode import no_grad
+from ..._graph.graph import RemovableHandle
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module"]
@@ -804,7 +804,7 @@ def _through_hook_node(call, role, values):
 
 
 def _call_with_backward_hooks(module, args, kwargs):
-    from ...autograd.grad_mode import is_grad_enabled
+    from ..._graph.grad_mode import is_grad_enabled
     if not is_grad_enabled():
         return module._call_with_hooks(args, kwargs)
     call = _BackwardHookCall(module, 0)

@@ -2,7 +2,7 @@
 import numbers
 
 from ... import _creation
-from ...autograd.grad_mode import no_grad
+from ..._graph.grad_mode import no_grad
 from .. import functional as F
 from ..parameter import Parameter
 from .module import Module

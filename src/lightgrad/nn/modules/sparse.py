@@ -5,7 +5,7 @@
 Embedding(10, 3, padding_idx=0)
 """
 import lightgrad as _lg
-from ...autograd.grad_mode import no_grad
+from ..._graph.grad_mode import no_grad
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

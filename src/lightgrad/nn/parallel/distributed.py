@@ -44,7 +44,7 @@ def _tensors_in(obj):
 
 def _reached_leaves(outputs):
     """ids of the leaf tensors the outputs' autograd graph reaches."""
-    from ...autograd.graph import AccumulateGrad
+    from ..._graph.graph import AccumulateGrad
     leaves, seen, stack = set(), set(), []
     for t in outputs:
         if t.grad_fn is not None:
@@ -174,7 +174,7 @@ class DistributedDataParallel(Module):
 
     # -- forward -------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
-        from ...autograd import grad_mode
+        from ..._graph import grad_mode
         if self._armed and self._fired:          # a backward started but did not finish
             raise RuntimeError(
                 "Expected to have finished reduction in the prior iteration before starting "

@@ -18,7 +18,8 @@ import numpy as np
 
 from . import grad_mode
 from .batched import B, Batched
-from .graph import NP, T, AccumulateGrad, anomaly
+from .anomaly_mode import anomaly
+from .graph import NP, T, AccumulateGrad
 
 _ndarray = np.ndarray
 _getrefcount = sys.getrefcount
