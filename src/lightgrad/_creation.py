@@ -303,8 +303,7 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         if dtype is None or data.dtype is dtype:
             return data
-        from .ops.convert import to_dtype
-        return to_dtype(data, dtype.np)
+        return data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.np):
         return from_numpy(data)
     return _finish(_from_data(data, dtype))
@@ -698,3 +697,16 @@ Tensor.new_zeros = _new_filled(np.zeros, "new_zeros")
 Tensor.new_ones = _new_filled(np.ones, "new_ones")
 Tensor.new_empty = _new_filled(np.empty, "new_empty")
 Tensor.new_full = _new_full
+
+
+_plain_new = Tensor.__new__
+
+
+def _tensor_new(cls, *args, **kwargs):
+    """Tensor(data) builds a float tensor from data, as torch does; Tensor(*sizes) zeros."""
+    if cls is Tensor and args and not isinstance(args[0], (int, np.integer)):
+        return tensor(args[0], dtype=_dtype.get_default_dtype())
+    return _plain_new(cls, *args, **kwargs)
+
+
+Tensor.__new__ = staticmethod(_tensor_new)

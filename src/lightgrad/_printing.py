@@ -15,6 +15,9 @@ import math
 
 import numpy as np
 
+from . import _backend, _dtype
+from ._tensor import Tensor, _make
+
 __all__ = ["set_printoptions", "get_printoptions", "printoptions", "tensor_repr"]
 
 
@@ -214,8 +217,6 @@ def _add_suffixes(text, suffixes, indent):
 
 def tensor_repr(t, tensor_contents=None):
     """repr(t) as torch writes it."""
-    from . import _backend, _dtype
-    from ._tensor import Tensor
     cls = type(t)
     plain = cls is Tensor or cls.__dict__.get("_print_plain", False)
     prefix = "tensor(" if plain else f"{cls.__name__}("
@@ -248,6 +249,12 @@ def tensor_repr(t, tensor_contents=None):
         suffixes.append("requires_grad=True")
     tangent = t._x.get("tangent") if t._x else None
     if tangent is not None:
-        from ._tensor import _make
         suffixes.append(f"tangent={tensor_repr(_make(tangent))}")
     return _add_suffixes(prefix + body, suffixes, indent)
+
+
+def _repr(self, *, tensor_contents=None):
+    return tensor_repr(self, tensor_contents)
+
+
+Tensor.__repr__ = Tensor.__str__ = _repr    # the tensor core leaves printing to this module

@@ -9,7 +9,6 @@ import numpy as np
 
 from . import _dtype
 from ._backend import CPU
-from ._graph import engine, graph
 from ._graph.grad_mode import state as _grad_state
 
 __all__ = ["Tensor", "Size"]
@@ -59,10 +58,6 @@ class Tensor:
     __array_priority__ = 1000
 
     def __new__(cls, *args, **kwargs):
-        if cls is Tensor and args and not isinstance(args[0], (int, np.integer)):
-            # torch.Tensor(data) builds a float tensor, as torch does
-            from ._creation import tensor
-            return tensor(args[0], dtype=_dtype.get_default_dtype())
         self = object.__new__(cls)
         if cls is Tensor or not kwargs.get("_skip_init"):
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
@@ -153,41 +148,6 @@ class Tensor:
         self._extra()["retains_grad"] = True
         self.grad_fn._get_hooks().retain[self._out_nr] = weakref.ref(self)
 
-    def register_hook(self, hook):
-        """hook(grad) -> Tensor or None runs when the gradient for this tensor is computed."""
-        if not self._rg:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is None:
-            hooks = self._extra().setdefault("hooks", {})
-        else:
-            hooks = self.grad_fn._get_hooks().tensor_pre.setdefault(self._out_nr, {})
-        handle = graph.RemovableHandle(hooks)
-        hooks[handle.id] = hook
-        return handle
-
-    def register_post_accumulate_grad_hook(self, hook):
-        """hook(tensor) runs after the gradient has been accumulated into this leaf's .grad."""
-        if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
-                               "tensors")
-        if not self._rg:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        hooks = self._extra().setdefault("post_hooks", {})
-        handle = graph.RemovableHandle(hooks)
-        hooks[handle.id] = hook
-        return handle
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into each leaf's .grad (see autograd.backward)."""
-        data = self._data
-        if (gradient is None and not create_graph and inputs is None and self._rg
-                and data.size == 1 and data.dtype.kind == "f"):
-            # the common `loss.backward()`: skip the general argument handling
-            engine.execute([self._edge()], [np.ones(data.shape, data.dtype)],
-                           bool(retain_graph), False)
-            return
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     @property
     def output_nr(self):
@@ -202,12 +162,6 @@ class Tensor:
             self._x = {}
         return self._x
 
-    def _get_acc(self):
-        """The leaf's AccumulateGrad, shared by every use of the leaf."""
-        acc = self._acc
-        if acc is None:
-            acc = self._acc = graph.AccumulateGrad(self)
-        return acc
 
     def _edge(self):
         return (self.grad_fn, self._out_nr) if self.grad_fn is not None else (self._get_acc(), 0)
@@ -388,12 +342,6 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
-    def __repr__(self, *, tensor_contents=None):
-        from ._printing import tensor_repr
-        return tensor_repr(self, tensor_contents)
-
-    __str__ = __repr__
-
     def __format__(self, spec):
         if self._data.ndim == 0:
             return self._data.item().__format__(spec)
@@ -473,11 +421,3 @@ def _make(data, grad_fn=None, out_nr=0, requires_grad=False):
     if _grad_state.inference:
         t._x = {"inference": True}
     return t
-
-
-def _wrap_saved(data, node, out_nr):
-    return _make(data, node, out_nr)
-
-
-graph._wrap = _wrap_saved
-engine.wrap = _make

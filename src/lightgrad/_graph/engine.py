@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from .._tensor import _make as wrap   # array -> Tensor without grad
 from . import grad_mode
 from .batched import B, Batched
 from .anomaly_mode import anomaly
@@ -34,7 +35,6 @@ def _sole_reference_count():
 
 _SOLE = _sole_reference_count()
 
-wrap = None  # array -> Tensor without grad; set by _tensor
 
 
 def is_batched(g):

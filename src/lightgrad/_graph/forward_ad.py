@@ -30,6 +30,7 @@ import contextlib
 
 import numpy as np
 
+from .._tensor import Tensor, _make
 from . import grad_mode
 from .batched import B, Batched, _aligned
 from .engine import execute, is_batched
@@ -41,12 +42,6 @@ _level = [-1]
 
 UnpackedDualTensor = collections.namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 UnpackedDualTensor.__module__ = "lightgrad.autograd.forward_ad"
-
-
-def mark_diagonal(*node_classes):
-    """Declare elementwise ops' node classes: their backward rule is their JVP rule."""
-    for cls in node_classes:
-        cls._jvp = DIAGONAL
 
 
 def enter_dual_level():
@@ -99,7 +94,6 @@ def _check_level(level, what):
 
 def make_dual(tensor, tangent, *, level=None):
     """A view of `tensor` carrying `tangent` as its forward gradient."""
-    from .._tensor import Tensor
     _check_level(level, "create a dual Tensor")
     if not (tensor.is_floating_point() or tensor.is_complex()):
         raise ValueError("Expected primal to be floating point or complex, but got: "
@@ -130,7 +124,6 @@ def make_dual(tensor, tangent, *, level=None):
 def unpack_dual(tensor, *, level=None):
     """(primal, tangent): a view of `tensor` without its tangent, and the tangent (None
     when it has none in the current level)."""
-    from .._tensor import _make
     t = tangent_of(tensor) if _level[0] >= 0 else None
     if t is None:
         return UnpackedDualTensor(tensor, None)
@@ -224,7 +217,6 @@ def _diagonal_jvp(node, tangents, out, batched):
 def _transposed_jvp(node, tangents, outs, batch):
     """J t for each output, by reverse mode through the node's backward rule u -> J^H u
     (a batched backward pass for a batch of tangents)."""
-    from .._tensor import Tensor, _make
     saved = [_make(v._data) if isinstance(v, Tensor) else v for v in node._unpack(True)]
     us = [_make(np.zeros_like(d)).requires_grad_() for d in outs]
     active[0] = False

@@ -10,6 +10,7 @@ import weakref
 import os
 import traceback
 
+from .._tensor import Tensor, _make
 from . import tangents
 from .anomaly_mode import hint
 
@@ -24,7 +25,7 @@ BACKWARD_TWICE = (
     "calling backward.")
 
 _seq = itertools.count()
-_wrap = None        # set by _tensor: (array, grad_fn, out_nr) -> Tensor tied to a node
+_wrap = _make       # (array, grad_fn, out_nr) -> a Tensor tied to a node
 # saved_tensors_hooks: active (pack, unpack) pairs, innermost last. Empty unless a hook
 # context is open, so saving costs one truthiness test when hooks are unused.
 hook_stack = []
@@ -443,3 +444,42 @@ class disable_saved_tensors_hooks:
 
 
 # what a graph keeps alive: the summary lives beside, for readers of this file's core
+
+
+# -- the graph methods of Tensor (the tensor core below knows no node) ---------------------
+def _get_acc(self):
+    """The leaf's AccumulateGrad, shared by every use of the leaf."""
+    acc = self._acc
+    if acc is None:
+        acc = self._acc = AccumulateGrad(self)
+    return acc
+
+
+def register_hook(self, hook):
+    """hook(grad) -> Tensor or None runs when the gradient for this tensor is computed."""
+    if not self._rg:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self.grad_fn is None:
+        hooks = self._extra().setdefault("hooks", {})
+    else:
+        hooks = self.grad_fn._get_hooks().tensor_pre.setdefault(self._out_nr, {})
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+def register_post_accumulate_grad_hook(self, hook):
+    """hook(tensor) runs after the gradient has been accumulated into this leaf's .grad."""
+    if self.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                           "tensors")
+    if not self._rg:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    hooks = self._extra().setdefault("post_hooks", {})
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+Tensor._get_acc = _get_acc
+Tensor.register_hook = register_hook
+Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook

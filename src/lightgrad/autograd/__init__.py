@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 
+from .._tensor import Tensor, _make
 from .._graph.engine import execute, is_batched
 from . import anomaly_mode, forward_ad, grad_mode, graph  # noqa: F401  (torch's submodules)
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
@@ -30,20 +31,14 @@ _CREATE_GRAPH_WARNING = (
     "cycle and avoid the leak.")
 
 
-def _tensor_cls():
-    from .._tensor import Tensor
-    return Tensor
-
-
 def _as_tuple(x):
     if x is None:
         return None
-    return (x,) if isinstance(x, _tensor_cls()) else tuple(x)
+    return (x,) if isinstance(x, Tensor) else tuple(x)
 
 
 def _make_grads(outputs, grads, as_tensors):
     """The gradient each output starts with: ones for scalars, else checked user input."""
-    Tensor = _tensor_cls()
     out = []
     for i, (t, g) in enumerate(zip(outputs, grads)):
         if g is None:
@@ -64,11 +59,6 @@ def _make_grads(outputs, grads, as_tensors):
             raise TypeError("gradients can be either Tensors or None, but got "
                             f"{type(g).__name__}")
     return out
-
-
-def _make(arr):
-    from .._tensor import _make as mk
-    return mk(arr)
 
 
 def _root_edges(tensors):
@@ -210,3 +200,18 @@ def Variable(data, requires_grad=False, volatile=False):
 
 
 from . import functional  # noqa: E402,F401  (last: it builds on grad() above)
+
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(self)/d(leaf) into each leaf's .grad (see autograd.backward)."""
+    data = self._data
+    if (gradient is None and not create_graph and inputs is None and self._rg
+            and data.size == 1 and data.dtype.kind == "f"):
+        # the common `loss.backward()`: skip the general argument handling
+        execute([self._edge()], [np.ones(data.shape, data.dtype)],
+                       bool(retain_graph), False)
+        return
+    backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+
+Tensor.backward = _tensor_backward

@@ -10,6 +10,9 @@ import warnings
 import numpy as np
 
 from .._graph import forward_ad, grad_mode
+from .._tensor import Tensor, _make
+from ..ops import _core, _record
+from ..ops._core import new_node
 from .._graph.anomaly_mode import anomaly
 from .._graph.graph import (BACKWARD_TWICE, Node, SavedOutput, _seq, forward_trace,
                             node_class)
@@ -20,16 +23,10 @@ __all__ = ["FunctionCtx", "BackwardCFunction", "FunctionMeta", "Function", "once
 _state = grad_mode.state
 
 
-def _tensor_mod():
-    from .. import _tensor
-    return _tensor
-
-
 class FunctionCtx:
     """What `forward` may call on ctx: save tensors, mark outputs dirty or non-differentiable."""
 
     def save_for_backward(self, *tensors):
-        Tensor = _tensor_mod().Tensor
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError("save_for_backward can only save variables, but argument "
@@ -84,7 +81,6 @@ class BackwardCFunction(Node, FunctionCtx):
 
     def apply(self, grads, as_tensors):
         """Run the user's backward on the gradients of the outputs (engine entry point)."""
-        _make = _tensor_mod()._make
         outs = self._out_meta
         if self._nout == 1:
             grads = [grads]
@@ -116,7 +112,6 @@ class BackwardCFunction(Node, FunctionCtx):
             else:
                 raise RuntimeError(f"function {type(self).__name__} returned an incorrect number "
                                    f"of gradients (expected {n_args}, got {len(result)})")
-        Tensor = _tensor_mod().Tensor
         out = []
         for idx, (pos, shape, dtype) in enumerate(self._in_meta):
             g = result[pos]
@@ -215,7 +210,6 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
 
 
 def _apply(cls, args, kwargs):
-    Tensor = _tensor_mod().Tensor
     node = cls._backward_cls.__new__(cls._backward_cls)
     edges, in_meta, needs = [], [], []
     grad_on = _state.grad_enabled
@@ -267,21 +261,20 @@ def _forward_tangents(cls, node, tangents, result):
     tangents (ctx.saved_tensors there holds what forward passed to save_for_forward)."""
     if cls.jvp is Function.jvp:
         Function.jvp(node)          # raises torch's "You must implement the jvp function"
-    _make = _tensor_mod()._make
     node._in_jvp = True
     try:
         with grad_mode.no_grad():
             out = cls.jvp(node, *[None if t is None else _make(t) for t in tangents])
     finally:
         node._in_jvp = False
-    outs = [r for r in result if isinstance(r, _tensor_mod().Tensor)]
+    outs = [r for r in result if isinstance(r, Tensor)]
     for o, t in zip(outs, out if isinstance(out, tuple) else (out,)):
         if t is not None:
             forward_ad.set_tangent(o, np.asarray(t._data, dtype=o._data.dtype))
 
 
 def _view_of(t):
-    v = _tensor_mod()._make(t._data)
+    v = _make(t._data)
     v._vc = t._vc
     v._base = t._base if t._base is not None else t
     return v
@@ -289,8 +282,6 @@ def _view_of(t):
 
 def _attach(node, outputs, args, edges, in_meta, dirty):
     """Make `node` the grad_fn of the differentiable outputs and finish its state."""
-    Tensor = _tensor_mod().Tensor
-    from ..ops import _core, _record
     for d in dirty:
         if d._rg and d.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
@@ -353,18 +344,16 @@ def once_differentiable(fn):
             outputs = fn(ctx, *args)
         if not _state.grad_enabled:
             return outputs
-        Tensor = _tensor_mod().Tensor
         grads_in = [a for a in args if isinstance(a, Tensor) and a._rg]
         if not grads_in:
             return outputs
-        from ..ops._core import new_node
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         wrapped = []
         for o in outs:
             if isinstance(o, Tensor):
                 node = new_node(_ErrorNode, grads_in)
-                t = _tensor_mod()._make(o._data, node)
+                t = _make(o._data, node)
                 wrapped.append(t)
             else:
                 wrapped.append(o)

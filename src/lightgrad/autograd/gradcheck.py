@@ -3,6 +3,9 @@ import warnings
 
 import numpy as np
 
+from .._tensor import Tensor, _make
+from ..ops.random import rand
+
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
@@ -10,17 +13,11 @@ class GradcheckError(RuntimeError):
     pass
 
 
-def _tensor_cls():
-    from .._tensor import Tensor
-    return Tensor
-
-
 def _as_tuple(x):
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
 def _outputs(func, inputs):
-    Tensor = _tensor_cls()
     return tuple(o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor))
 
 
@@ -51,7 +48,6 @@ def _numerical_jacobian(func, inputs, i, eps):
 def _analytical_jacobian(outputs, inputs, diff_idx):
     """Rows by backward passes with one-hot output gradients: J[i][j] of shape
     (numel(input i), numel(output j))."""
-    from .._tensor import _make
     from . import grad as _grad
     jac = {(i, j): np.zeros((inputs[i]._data.size, o._data.size))
            for i in diff_idx for j, o in enumerate(outputs)}
@@ -74,7 +70,6 @@ def gradcheck(func, inputs, *, eps=1e-06, atol=1e-05, rtol=0.001, raise_exceptio
               check_batched_grad=False, check_batched_forward_grad=False,
               check_forward_ad=False, check_backward_ad=True, fast_mode=False, masked=None):
     """Compare the analytical Jacobian of `func` at `inputs` with central differences."""
-    Tensor = _tensor_cls()
     inputs = _as_tuple(inputs)
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not diff_idx:
@@ -93,7 +88,6 @@ def gradcheck(func, inputs, *, eps=1e-06, atol=1e-05, rtol=0.001, raise_exceptio
             a = analytical[(i, j)]
             n = numerical[j]
             if not np.allclose(a, n, rtol=rtol, atol=atol):
-                from .._tensor import _make
                 dt = inputs[i]._data.dtype     # torch shows the Jacobians in the input dtype
                 msg = (f"Jacobian mismatch for output {j} with respect to input {i},\n"
                        f"numerical:{_make(n.astype(dt))!r}\nanalytical:{_make(a.astype(dt))!r}\n")
@@ -109,9 +103,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-06, atol=1e-05, rto
                   check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
                   masked=False):
     """gradcheck of the gradient: checks second derivatives through create_graph."""
-    from ..ops.random import rand
     from . import grad as _grad
-    Tensor = _tensor_cls()
     inputs = _as_tuple(inputs)
     if grad_outputs is None:
         outs = _outputs(func, inputs)

@@ -6,6 +6,7 @@ re-exports these for the op families; ops/_views.py builds in-place ops and view
 import numpy as np
 
 from .. import _dtype
+from .._creation import tensor
 from .._tensor import Tensor, _make
 from .._graph import forward_ad
 from .._graph.grad_mode import state as _state
@@ -145,7 +146,6 @@ def to_tensor(x):
     """A Tensor for x (a Tensor, number, list or array)."""
     if isinstance(x, Tensor):
         return x
-    from .._creation import tensor
     return tensor(x)
 
 
