@@ -242,57 +242,8 @@ def _unbatch_outputs(out, out_dims, lvl, n, name):
     return tree_unflatten(res, spec)
 
 
-# -- autograd inside vmap (per-example gradients) -----------------------------------------
-def active():
-    return _state["depth"] > 0
-
-
-def batch_of(values):
-    """(level, size) of the innermost vmap level among `values` (pytree leaves), or None."""
-    best = None
-    for v in values:
-        if type(v) is BatchedTensor and (best is None or v._lvl > best[0]):
-            best = (v._lvl, v._p.shape[0])
-    return best
-
-
-def batched_like(t, batch):
-    """t as a BatchedTensor of `batch` = (level, size): as it is if batched at that level,
-    otherwise repeated for every example (so each example gets its own gradient)."""
-    lvl, n = batch
-    if _batch(t, lvl):
-        return t
-    return _wrap(t.unsqueeze(0).expand((n,) + tuple(t.shape)), lvl)
-
-
-def grad(outputs, inputs, grad_outputs, **kwargs):
-    """autograd.grad where some tensors are batched: differentiate the physical tensors.
-    The examples of a batch never mix, so the gradient of the physical output summed over
-    the batch holds each example's own gradient in its own row."""
-    import lightgrad
-    batch = batch_of(list(outputs) + list(inputs) + list(grad_outputs))
-    lvl = batch[0]
-    for t in inputs:
-        if not _batch(t, lvl):
-            raise _error("autograd.grad inside vmap needs the inputs batched at the current "
-                         "level (func.grad and friends do this for you)")
-    phys_out, phys_go = [], []
-    for o, g in zip(outputs, grad_outputs):
-        if not _batch(o, lvl):
-            continue                      # it does not depend on this level's inputs
-        if g is None:
-            if o.dim() != 0:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = lightgrad.ones_like(o._p)
-        else:
-            g = batched_like(g, batch)._p
-        phys_out.append(o._p)
-        phys_go.append(g)
-    if not phys_out:
-        gs = (None,) * len(inputs)
-    else:
-        gs = lightgrad.autograd.grad(phys_out, [t._p for t in inputs], phys_go, **kwargs)
-    return tuple(None if g is None else _wrap(g, lvl) for g in gs)
+# -- autograd inside vmap: ops/_batched_tensor.py and autograd.grad -----------------------
+from .ops._batched_tensor import active, batch_of, batched_like  # noqa: E402,F401
 
 
 from . import _vmap_rules  # noqa: E402,F401  (last: registers the rules into RULES)

@@ -1,10 +1,11 @@
 """torch.autograd: backward(), grad(), grad modes, Function, gradcheck and anomaly mode."""
-import sys
 import warnings
 
 import numpy as np
 
 from .._tensor import Tensor, _make
+from ..ops import _batched_tensor as _batched
+from ..ops._core import DECLARED
 from .._graph.engine import execute, is_batched
 from . import anomaly_mode, forward_ad, grad_mode, graph  # noqa: F401  (torch's submodules)
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
@@ -105,14 +106,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     inputs = _as_tuple(inputs)
     if len(inputs) == 0:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
-    vm = sys.modules.get("lightgrad._vmap")
-    if vm is not None and vm.active():
+    if _batched.active():
         gos = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
-        if vm.batch_of(outputs + inputs + gos) is not None:     # inside vmap
-            return vm.grad(outputs, inputs, gos, retain_graph=retain_graph,
-                           create_graph=create_graph, allow_unused=allow_unused,
-                           is_grads_batched=is_grads_batched,
-                           materialize_grads=materialize_grads)
+        batch = _batched.batch_of(outputs + inputs + gos)
+        if batch is not None:     # inside vmap
+            return _grad_of_batched(batch, outputs, inputs, gos, retain_graph=retain_graph,
+                                    create_graph=create_graph, allow_unused=allow_unused,
+                                    is_grads_batched=is_grads_batched,
+                                    materialize_grads=materialize_grads)
     if allow_unused is None:
         allow_unused = materialize_grads
     if not allow_unused and materialize_grads:
@@ -156,6 +157,37 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = g.to(t.dtype)
         result.append(g)
     return tuple(result)
+
+
+_ones_like = DECLARED["ones_like"].public
+
+
+def _grad_of_batched(batch, outputs, inputs, grad_outputs, **kwargs):
+    """grad() where some tensors are batched (inside vmap): differentiate the physical
+    tensors. The examples of a batch never mix, so the gradient of the physical output summed
+    over the batch holds each example's own gradient in its own row."""
+    lvl = batch[0]
+    for t in inputs:
+        if not _batched._batch(t, lvl):
+            raise _batched._error("autograd.grad inside vmap needs the inputs batched at the "
+                                  "current level (func.grad and friends do this for you)")
+    phys_out, phys_go = [], []
+    for o, g in zip(outputs, grad_outputs):
+        if not _batched._batch(o, lvl):
+            continue                      # it does not depend on this level's inputs
+        if g is None:
+            if o.dim() != 0:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = _ones_like(o._p)    # the dispatching op: o._p may be batched at outer levels
+        else:
+            g = _batched.batched_like(g, batch)._p
+        phys_out.append(o._p)
+        phys_go.append(g)
+    if not phys_out:
+        gs = (None,) * len(inputs)
+    else:
+        gs = grad(phys_out, [t._p for t in inputs], phys_go, **kwargs)
+    return tuple(None if g is None else _batched._wrap(g, lvl) for g in gs)
 
 
 def _batched_grads(outputs, grad_outputs, create_graph):
@@ -208,8 +240,7 @@ def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
     if (gradient is None and not create_graph and inputs is None and self._rg
             and data.size == 1 and data.dtype.kind == "f"):
         # the common `loss.backward()`: skip the general argument handling
-        execute([self._edge()], [np.ones(data.shape, data.dtype)],
-                       bool(retain_graph), False)
+        execute([self._edge()], [np.ones(data.shape, data.dtype)], bool(retain_graph), False)
         return
     backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 

@@ -274,3 +274,24 @@ def _declared_operator(name, dunder):
     return method
 
 
+# -- autograd inside vmap (per-example gradients; autograd.grad uses these) ---------------
+def active():
+    return state["depth"] > 0
+
+
+def batch_of(values):
+    """(level, size) of the innermost vmap level among `values` (pytree leaves), or None."""
+    best = None
+    for v in values:
+        if type(v) is BatchedTensor and (best is None or v._lvl > best[0]):
+            best = (v._lvl, v._p.shape[0])
+    return best
+
+
+def batched_like(t, batch):
+    """t as a BatchedTensor of `batch` = (level, size): as it is if batched at that level,
+    otherwise repeated for every example (so each example gets its own gradient)."""
+    lvl, n = batch
+    if _batch(t, lvl):
+        return t
+    return _wrap(t.unsqueeze(0).expand((n,) + tuple(t.shape)), lvl)
