@@ -8,6 +8,7 @@ from .._graph.grad_mode import state as _state
 from ._batching import elementwise, vmap_error
 from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, float_operand,
                     node_class, ns_def, publish, record, to_tensor)
+from .logic import nonzero
 from .elementwise import (_apply, _finish, _is_rg, _legacy, _not_implemented, _off_integers,
                           _P, _quiet, _want_tensor, to_tensor_like)
 
@@ -488,7 +489,6 @@ def where(condition, input=None, other=None, *, out=None):
     indices of the True elements, as nonzero(as_tuple=True) does."""
     c = condition._data
     if input is None and other is None:
-        from .rearrange import nonzero     # handles 0-d conditions and int64 indices
         return nonzero(condition, as_tuple=True)
     if c.dtype != np.bool_:
         if c.dtype == np.uint8:

@@ -15,7 +15,7 @@ from ._core import (Sample as S, check_inplace, defop, float_and, inplace, node_
 from ._views import _OVERLAP, CopySlices, TakeFlatBackward, _np_take_flat
 from .binary_math import where
 from .inplace import copy_
-from .rearrange import _VALUE_SHAPED, nonzero
+from .logic import _VALUE_SHAPED, nonzero
 from .scatter_gather import _as_index
 from .shape import _is_basic_key, basic_index
 

@@ -221,4 +221,21 @@ def equal(input, other):
     return x.shape == y.shape and bool(np.array_equal(x, y))
 
 
+# -- non-differentiable queries ------------------------------------------------------------
+_VALUE_SHAPED = "its output shape depends on the values"
+
+
+@defop(vmap_refused=_VALUE_SHAPED, samples=[
+    S(make_inputs=lambda r: [np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])])])
+def nonzero(input, *, out=None, as_tuple=False):
+    x = input._data
+    if as_tuple:
+        if x.ndim == 0:
+            return (_make(np.zeros(1 if x.item() else 0, dtype=np.int64)),)
+        return tuple(_make(i.astype(np.int64)) for i in np.nonzero(x))
+    if x.ndim == 0:
+        return _make(np.zeros((1 if x.item() else 0, 0), dtype=np.int64))
+    return _make(np.argwhere(x).astype(np.int64))
+
+
 __all__ = publish(globals())

@@ -11,6 +11,7 @@ from ._batching import along_dim, arg, composite, leading_batch, phys, shift, si
 from ._core import (Sample as S, defop, node_class, normalize_dims, ns_def, publish, record,
                     to_out, view_of)
 from .convert import clone
+from .logic import _VALUE_SHAPED
 from .scatter_gather import index_select
 from .shape import ExpandBackward0, _shape_arg, expand, flatten, reshape, unsqueeze, view
 
@@ -308,22 +309,6 @@ ns_def("triu", np.triu, triu)
 
 
 # -- non-differentiable queries ------------------------------------------------------------
-_VALUE_SHAPED = "its output shape depends on the values"
-
-
-@defop(vmap_refused=_VALUE_SHAPED, samples=[
-    S(make_inputs=lambda r: [np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])])])
-def nonzero(input, *, out=None, as_tuple=False):
-    x = input._data
-    if as_tuple:
-        if x.ndim == 0:
-            return (_make(np.zeros(1 if x.item() else 0, dtype=np.int64)),)
-        return tuple(_make(i.astype(np.int64)) for i in np.nonzero(x))
-    if x.ndim == 0:
-        return _make(np.zeros((1 if x.item() else 0, 0), dtype=np.int64))
-    return _make(np.argwhere(x).astype(np.int64))
-
-
 def _unique_rule(ns, g, meta):
     raise NotImplementedError("the derivative for '_unique2' is not implemented.")
 

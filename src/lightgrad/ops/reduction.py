@@ -16,8 +16,9 @@ from .. import return_types as _rt
 from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
 from ._batching import elementwise, reduce_over
-from ._core import (NP, RESULT, T, Sample as S, defop, node_class, normalize_dims, publish,
-                    record, to_out, with_tangents)
+from . import binary_math
+from ._core import (NP, RESULT, T, Sample as S, defop, new_node, node_class, normalize_dims,
+                    publish, record, to_out, with_tangents)
 from .arithmetic import DivBackward0, div
 
 _pymax, _pyany = builtins.max, builtins.any   # this module defines max and any
@@ -520,7 +521,6 @@ def _extreme(name, largest, full_cls, dim_cls, binary):
             return _finish(_full_extreme(input, name, np.max if largest else np.min,
                                          full_cls), out)
         if isinstance(dim, Tensor):
-            from . import binary_math
             op = getattr(binary_math, binary, None)
             if op is None:
                 raise NotImplementedError(f"{name}(input, other) needs "
@@ -601,7 +601,6 @@ def aminmax(input, *, dim=None, keepdim=False):
                            "operation has no identity.")
     mn, mx = np.min(x, axis=dims, keepdims=keepdim), np.max(x, axis=dims, keepdims=keepdim)
     if _rg(input):
-        from ._core import new_node
         node = new_node(AminmaxBackward0, (input,), (input, _make(mn), _make(mx)),
                         meta=(x.shape, dims, keepdim))
         return _rt.aminmax(with_tangents((_make(mn, node, 0), _make(mx, node, 1)), node,
