@@ -22,6 +22,7 @@ unbatched and fail with an error.
 import functools
 import operator
 
+from ._pytree import tree_flatten, tree_unflatten
 from ._tensor import Tensor
 from .ops._batched_tensor import (RULES, BatchedTensor, _batch, _dispatch,  # noqa: F401
                                   _error, _wrap, setup_methods, state as _state)
@@ -118,7 +119,6 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     >>> vmap(torch.dot)(torch.ones(3, 2), torch.ones(3, 2))
     tensor([2., 2., 2.])
     """
-    from .func import tree_flatten, tree_unflatten
     if randomness not in ("error", "different", "same"):
         raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
                            f"'same'. Got {randomness}")
@@ -181,7 +181,6 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
 def _broadcast_dims(in_dims, args, where):
     """Per-leaf in_dims from a (nested) tuple matching args; an int covers a subtree."""
-    from .func import tree_flatten
     if len(in_dims) != len(args):
         raise ValueError(f"{where}: in_dims is not compatible with the structure of `inputs`. "
                          f"in_dims has {len(in_dims)} entries but inputs has {len(args)}.")
@@ -205,7 +204,6 @@ def _broadcast_dims(in_dims, args, where):
 
 
 def _unbatch_outputs(out, out_dims, lvl, n, name):
-    from .func import tree_flatten, tree_unflatten
     leaves, spec = tree_flatten(out)
     if isinstance(out_dims, int) or out_dims is None:
         dims = [out_dims] * len(leaves)

@@ -15,7 +15,6 @@ rows back in a single backward pass. vmap is in lightgrad._vmap.
 >>> grad(lambda x: (x ** 3).sum())(torch.tensor([1., 2.]))
 tensor([ 3., 12.])
 """
-import collections
 
 import numpy as np
 
@@ -24,76 +23,13 @@ from ._graph import grad_mode
 from ._graph.forward_ad import set_tangent, tangent_of
 from .autograd.functional import batched_jacobian
 from ._graph.graph import AccumulateGrad, _seq
+from ._pytree import tree_flatten, tree_unflatten
+from . import _vmap
+from ._vmap import vmap
 
 __all__ = ["grad", "grad_and_value", "hessian", "jacrev", "jacfwd", "jvp", "linearize", "vjp",
            "functional_call", "stack_module_state", "vmap"]
 
-
-# -- pytrees: tuples, lists, dicts and namedtuples of leaves ------------------------------
-
-class _Spec:
-    """The shape of a pytree: kind ('*' for a leaf), the node's key data and children."""
-    __slots__ = ("kind", "keys", "children", "n")
-
-    def __init__(self, kind, keys=None, children=()):
-        self.kind, self.keys, self.children = kind, keys, tuple(children)
-        self.n = 1 if kind == "*" else sum(c.n for c in self.children)
-
-    def __eq__(self, other):
-        return (isinstance(other, _Spec) and self.kind == other.kind
-                and self.keys == other.keys and self.children == other.children)
-
-    def __str__(self):
-        kids = [str(c) for c in self.children]
-        if self.kind == "*":
-            return "*"
-        if self.kind is tuple:
-            return "(" + ", ".join(kids) + ("," if len(kids) == 1 else "") + ")"
-        if self.kind is list:
-            return "[" + ", ".join(kids) + "]"
-        if self.kind in (dict, collections.OrderedDict):
-            return "{" + ", ".join(f"{k!r}: {c}" for k, c in zip(self.keys, kids)) + "}"
-        return self.kind.__name__ + "(" + ", ".join(
-            f"{k}={c}" for k, c in zip(self.kind._fields, kids)) + ")"
-
-
-_LEAF = _Spec("*")
-
-
-def tree_flatten(tree):
-    """(leaves, spec); containers are tuples, lists, dicts and namedtuples."""
-    leaves = []
-
-    def walk(node):
-        t = type(node)
-        if t is tuple or t is list:
-            return _Spec(t, None, [walk(c) for c in node])
-        if t is dict or t is collections.OrderedDict:
-            keys = tuple(node)
-            return _Spec(t, keys, [walk(node[k]) for k in keys])
-        if isinstance(node, tuple) and hasattr(t, "_fields"):
-            return _Spec(t, None, [walk(c) for c in node])
-        leaves.append(node)
-        return _LEAF
-    return leaves, walk(tree)
-
-
-def tree_unflatten(leaves, spec):
-    it = iter(leaves)
-
-    def build(s):
-        if s.kind == "*":
-            return next(it)
-        kids = [build(c) for c in s.children]
-        if s.kind is tuple or s.kind is list:
-            return s.kind(kids)
-        if s.kind is dict or s.kind is collections.OrderedDict:
-            return s.kind(zip(s.keys, kids))
-        return s.kind(*kids)
-    return build(spec)
-
-
-# -- shared machinery --------------------------------------------------------------------
 
 def _check_argnums(argnums, nargs):
     if isinstance(argnums, int) and not isinstance(argnums, bool):
@@ -690,7 +626,3 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
         # restore in reverse, so a name swapped twice (tied) ends with its first original
         for path, old in reversed(list(originals.items())):
             _swap(module, path, old)
-
-
-from . import _vmap  # noqa: E402  (last: it uses the pytree helpers above)
-from ._vmap import vmap  # noqa: E402,F401
