@@ -7,7 +7,7 @@ from ._backend import (device, get_default_device, get_num_threads, set_default_
                        set_num_threads)
 from ._printing import set_printoptions
 from . import _tensor_str, cuda
-from ._tensor import Size, Tensor
+from ._tensor import Size, Tensor, typename
 from . import ops as _ops
 from .ops._core import OPS as _OPS
 from .ops.elementwise import *  # noqa: F401,F403

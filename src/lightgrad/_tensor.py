@@ -421,3 +421,17 @@ def _make(data, grad_fn=None, out_nr=0, requires_grad=False):
     if _grad_state.inference:
         t._x = {"inference": True}
     return t
+
+
+def typename(obj):
+    """torch.typename: 'torch.FloatTensor' for tensors, 'module.QualName' otherwise."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if qualname is None:
+        module = type(obj).__module__ or ""
+        qualname = type(obj).__qualname__
+    if module in ("", "builtins"):
+        return qualname
+    return f"{module}.{qualname}"

@@ -11,7 +11,7 @@ from copy import deepcopy
 from itertools import chain
 
 import lightgrad as _lg
-from .._tensor import Tensor
+from .._tensor import Tensor, typename as _typename
 from .._graph.graph import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook",
@@ -43,14 +43,6 @@ def register_optimizer_step_post_hook(hook):
     handle = RemovableHandle(_global_optimizer_post_hooks)
     _global_optimizer_post_hooks[handle.id] = hook
     return handle
-
-
-def _typename(obj):
-    if isinstance(obj, Tensor):
-        return obj.type()
-    module = getattr(type(obj), "__module__", "")
-    name = type(obj).__qualname__
-    return name if module in ("builtins", "", None) else f"{module}.{name}"
 
 
 def _get_scalar_dtype():

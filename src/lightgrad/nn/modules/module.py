@@ -15,26 +15,12 @@ Net(
 import itertools
 from collections import OrderedDict, namedtuple
 
-from ..._tensor import Tensor
+from ..._tensor import Tensor, typename as _typename
 from ..._graph.grad_mode import no_grad
 from ..._graph.graph import RemovableHandle
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module"]
-
-
-def _typename(obj):
-    """torch.typename: 'torch.FloatTensor' for tensors, 'module.QualName' otherwise."""
-    if isinstance(obj, Tensor):
-        return obj.type()
-    module = getattr(obj, "__module__", "") or ""
-    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
-    if qualname is None:
-        module = type(obj).__module__ or ""
-        qualname = type(obj).__qualname__
-    if module in ("", "builtins"):
-        return qualname
-    return f"{module}.{qualname}"
 
 
 def _addindent(s, n):

@@ -6,7 +6,7 @@
 lightgrad.Size([9])
 """
 import lightgrad as _lg
-from ..._tensor import Tensor
+from ..._tensor import Tensor, typename as _typename
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
@@ -19,7 +19,6 @@ def parameters_to_vector(parameters):
 def vector_to_parameters(vec, parameters):
     """Copy slices of `vec` into the parameters' data, in order."""
     if not isinstance(vec, Tensor):
-        from ..modules.module import _typename
         raise TypeError(f"expected torch.Tensor, but got: {_typename(vec)}")
     pointer = 0
     for param in parameters:
