@@ -88,6 +88,13 @@ class BatchedTensor(Tensor):
     def is_complex(self):
         return self._p.is_complex()
 
+    # tensor-core methods (not ops): the same on the whole batch
+    def detach(self):
+        return _wrap(self._p.detach(), self._lvl)
+
+    def cuda(self, *args, **kwargs):
+        return _wrap(self._p.cuda(*args, **kwargs), self._lvl)
+
     def __repr__(self):
         return f"BatchedTensor(lvl={self._lvl}, bdim=0, value=\n{self._p!r}\n)"
 
