@@ -20,7 +20,7 @@ def _family_title(module):
 
 
 def render():
-    import lightgrad  # noqa: F401  (declares every op)
+    import lightgrad.nn  # noqa: F401  (declares every op, nn.functional's too)
     from lightgrad.ops._core import DECLARED
     decls = list(dict.fromkeys(DECLARED.values()))
     out = [HEADER]

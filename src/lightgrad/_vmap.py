@@ -127,7 +127,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                          f"{chunk_size})")
     name = _fname(func)
     public = _public_names().get(id(func)) if _state["depth"] == 0 else None
-    if public is not None:      # vmap(torch.sin): a public op taken before any swap
+    # vmap(torch.sin): a public op taken before any swap (a declared op dispatches itself,
+    # with its own rule: an nn.functional op may be declared after RULES was filled)
+    if public is not None and not getattr(func, "_dispatches", False):
         func = _dispatcher(public, func)
 
     @functools.wraps(func)

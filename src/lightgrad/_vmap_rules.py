@@ -15,6 +15,7 @@ from ._vmap import RULES, _state
 from .ops._batching import (along_dim, arg, elementwise, expand_to, inplace_elementwise,
                             leading_batch_needs, ndim, norm_dim, phys, set_arg, shift,
                             softmax_like, vmap_error)
+from .ops._batching import per_example_loss
 from .ops._batched_tensor import rule_of
 from .ops._core import DECLARED, ELEMENTWISE
 
@@ -126,162 +127,12 @@ def _random(c, args, kwargs):
     return elementwise(c, args, kwargs)
 
 
-def _loss(c, args, kwargs):
-    """Losses over one example: compute per element (reduction='none'), then reduce each
-    example's own elements."""
-    reduction = _arg(args, kwargs, _LOSSES[c.name], "reduction", "mean")
-    x, target = args[0], args[1]
-    # keyword options that are numbers (beta, delta, label smoothing) pass through
-    extra = {k: v for k, v in kwargs.items()
-             if k != "reduction" and isinstance(v, (int, float)) and not isinstance(v, bool)}
-    other = {k: v for k, v in kwargs.items() if k != "reduction" and k not in extra}
-    if len(args) > 2 or any(v is not None for v in other.values()) or \
-            c.name in _PER_SAMPLE_LOSSES and extra.get("ignore_index", -100) != -100:
-        raise _error(f"{c.name} inside vmap supports only (input, target, reduction=...)")
-    extra.pop("ignore_index", None)
-    if c.name in _PER_SAMPLE_LOSSES:
-        # losses over (C,) or (N, C) inputs that give one value per sample: fold the batch
-        # into N; the target is a class index per sample, or (multilabel) a row per sample
-        if x.dim() > 2:
-            raise _error(f"{c.name} with extra (spatial) dims has no batching rule yet")
-        n = c.size(x, target)
-        xp, tp = _expand_to(c, x, n), _expand_to(c, target, n)
-        if x.dim() == 1:                    # one sample of C classes
-            per = c(xp, tp, reduction="none", **extra)
-        else:
-            rows = tp.reshape((-1,) + tuple(tp.shape[2:]))
-            per = c(xp.reshape((-1,) + tuple(xp.shape[2:])), rows,
-                    reduction="none", **extra).reshape(tuple(xp.shape[:2]))
-    else:
-        nd = max(x.dim(), target.dim())
-        per = c(_phys(c, x, nd), _phys(c, target, nd), reduction="none", **extra)
-    dims = tuple(range(1, len(per.shape)))
-    if reduction == "none":
-        return c.wrap(per)
-    if not dims:
-        return c.wrap(per)
-    return c.wrap(per.sum(dims) if reduction == "sum" else per.mean(dims))
+# the losses not yet declared (composites of public ops); the declared ones give their rule
+_LOSSES = {"F.l1_loss": per_example_loss(4), "F.kl_div": per_example_loss(4),
+           "F.cross_entropy": per_example_loss(6, per_sample=True)}
 
 
-_LOSSES = {"F.mse_loss": 4, "F.l1_loss": 4, "F.cross_entropy": 6, "F.nll_loss": 6,
-           "F.smooth_l1_loss": 4, "F.huber_loss": 2, "F.binary_cross_entropy": 5,
-           "F.binary_cross_entropy_with_logits": 5, "F.soft_margin_loss": 4,
-           "F.kl_div": 4, "F.multi_margin_loss": 7, "F.multilabel_margin_loss": 4}
-_PER_SAMPLE_LOSSES = ("F.cross_entropy", "F.nll_loss", "F.multi_margin_loss",
-                      "F.multilabel_margin_loss")
-
-
-def _pad_or_norm_check(c, x, args, kwargs):
-    """leading_batch's check for F.pad and F.layer_norm (each example must have the dims the
-    op works on, or the batch dim would join them); other ops need 2 dims."""
-    if c.name == "F.pad":
-        if _arg(args, kwargs, 2, "mode", "constant") != "constant":
-            return _pad_mode
-        if len(_arg(args, kwargs, 1, "pad")) // 2 > x.dim():
-            raise RuntimeError("Padding length should be less than or equal to two times the "
-                               "input dimension")
-    elif c.name == "F.layer_norm":
-        if len(tuple(_arg(args, kwargs, 1, "normalized_shape"))) > x.dim():
-            raise RuntimeError("layer_norm: normalized_shape has more dims than the input")
-    elif x.dim() < 2:
-        raise RuntimeError(f"{c.name}: expected a tensor with 2 or more dimensions, got "
-                           f"{x.dim()}")
-    return None
-
-
-_leading_batch = leading_batch_needs(_pad_or_norm_check)
-
-
-def _pad_mode(c, args, kwargs):
-    """reflect/replicate/circular padding: an example is (C, *spatial) or (N, C, *spatial)
-    with one spatial dim per pair in `pad`."""
-    x = args[0]
-    spatial = len(_arg(args, kwargs, 1, "pad")) // 2
-    if x.dim() not in (spatial + 1, spatial + 2):
-        raise _error(f"F.pad: an example of {x.dim()} dims does not fit {spatial} padded "
-                     "dims")
-    return _spatial(spatial + 1)(c, args, kwargs)
-
-
-def _prelu(c, args, kwargs):
-    """prelu's weight runs along dim 1 of an (N, C, ...) example: fold the batch into N;
-    a 0-d or 1-d example keeps its own dims behind the batch dim."""
-    if args[0].dim() >= 2:
-        return _fold_into_batch(2)(c, args, kwargs)
-    _check_only_input_batched(c, args, kwargs)
-    return c.wrap(c(args[0]._p, *args[1:], **kwargs))
-
-
-def _check_only_input_batched(c, args, kwargs):
-    if not c.batched(args[0]) or any(c.batched(a) for a in list(args[1:]) +
-                                     list(kwargs.values())):
-        raise _error(f"{c.name} has a batching rule for a batched input only")
-
-
-def _batch_into_n(c, args, kwargs):
-    """Run an op over (N, C, ...) inputs with the vmap batch folded into N, and unfold its
-    output(s) again (the examples are independent along N)."""
-    p = args[0]._p
-    n = p.shape[0]
-    out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
-    if isinstance(out, tuple):
-        return c.wrap(type(out)(o.reshape((n, -1) + tuple(o.shape[1:])) for o in out))
-    return c.wrap(out.reshape((n, -1) + tuple(out.shape[1:])))
-
-
-def _batch_norm(c, args, kwargs):
-    """batch_norm with running statistics (training=False) normalizes each element alone;
-    in training mode its statistics would mix the examples, so it is refused."""
-    if _arg(args, kwargs, 5, "training", False):
-        raise _error("F.batch_norm in training mode has no batching rule: its batch "
-                     "statistics would mix the examples; use the running statistics "
-                     "(training=False) or a norm without batch statistics")
-    return _fold_into_batch(2)(c, args, kwargs)
-
-
-def _spatial(unbatched_ndim):
-    """conv/pool/interpolate: an example is (C, *spatial) or (N, C, *spatial) (always the
-    latter when unbatched_ndim is None); fold the vmap batch into N. Weights must not be
-    batched."""
-    def rule(c, args, kwargs):
-        x = args[0]
-        if c.name in ("F.conv1d", "F.conv2d", "F.conv3d") and any(
-                c.batched(a) for a in list(args[1:3]) + [kwargs.get("weight"),
-                                                         kwargs.get("bias")]):
-            return _conv_per_example_weights(c, args, kwargs)
-        _check_only_input_batched(c, args, kwargs)
-        if unbatched_ndim is not None and x.dim() == unbatched_ndim:
-            return c.wrap(c(x._p, *args[1:], **kwargs))
-        if x.dim() != (unbatched_ndim or x.dim() - 1) + 1 or x.dim() < 3:
-            raise RuntimeError(f"{c.name}: expected an input of {unbatched_ndim} or "
-                               f"{(unbatched_ndim or 2) + 1} dims, got {x.dim()}")
-        return _batch_into_n(c, args, kwargs)
-    return rule
-
-
-def _conv_per_example_weights(c, args, kwargs):
-    """conv1d/conv2d with a weight per example (model ensembles): one grouped convolution
-    over all examples, example b's channels forming groups of their own."""
-    x, w = args[0], _arg(args, kwargs, 1, "weight")
-    bias = _arg(args, kwargs, 2, "bias")
-    stride, padding = _arg(args, kwargs, 3, "stride", 1), _arg(args, kwargs, 4, "padding", 0)
-    dilation, groups = _arg(args, kwargs, 5, "dilation", 1), _arg(args, kwargs, 6, "groups", 1)
-    n = c.size(x, w, bias)
-    spatial = w.dim() - 2
-    single = x.dim() == spatial + 1               # an example is (C, *spatial)
-    xp = _expand_to(c, x, n)
-    if single:
-        xp = xp.unsqueeze(1)
-    xp = xp.transpose(0, 1)                       # (N, batch, C, *spatial)
-    shape = tuple(xp.shape)
-    xp = xp.reshape((shape[0], shape[1] * shape[2]) + shape[3:])
-    wp = _expand_to(c, w, n)
-    wp = wp.reshape((-1,) + tuple(wp.shape[2:]))  # (batch * O, C / groups, *k)
-    bp = None if bias is None else _expand_to(c, bias, n).reshape(-1)
-    out = c(xp, wp, bp, stride, padding, dilation, groups * n)
-    o = tuple(out.shape)
-    out = out.reshape((o[0], n, o[1] // n) + o[2:]).transpose(0, 1)
-    return c.wrap(out[:, 0] if single else out)
+_leading_batch = leading_batch_needs(None)     # each example has 2 or more dims
 
 
 def _linalg_norm(c, args, kwargs):
@@ -293,27 +144,6 @@ def _linalg_norm(c, args, kwargs):
 
 def _trace(c, args, kwargs):
     return _lg().diagonal(args[0]).sum(-1)
-
-
-def _embedding(c, args, kwargs):
-    idx, w = args[0], args[1]
-    if c.batched(w):
-        if len(args) > 2 or any(v is not None for v in kwargs.values()):
-            raise _error("F.embedding with batched weights supports (input, weight) only")
-        return w[idx]
-    return c.wrap(c(idx._p, *args[1:], **kwargs))
-
-
-def _fold_into_batch(min_ndim):
-    """group_norm, instance_norm, unfold, fold: ops over (N, C, ...) inputs whose examples
-    are independent along N: the vmap batch joins N. Other arguments must not be batched."""
-    def rule(c, args, kwargs):
-        _check_only_input_batched(c, args, kwargs)
-        if args[0].dim() < min_ndim:
-            raise RuntimeError(f"{c.name}: expected an input with at least {min_ndim} dims, "
-                               f"got {args[0].dim()}")
-        return _batch_into_n(c, args, kwargs)
-    return rule
 
 
 def _elementwise_dim(pos, name="dim"):
@@ -354,10 +184,7 @@ def _composite(fn):
 
 # ops not yet declared with defop (whose declarations carry their rule)
 _ELEMENTWISE = """
-detach cuda
-F.relu F.relu6 F.gelu F.silu F.elu F.selu F.celu F.leaky_relu F.softplus F.softsign F.mish
-F.sigmoid F.tanh F.hardtanh F.hardswish F.hardsigmoid F.logsigmoid F.tanhshrink
-F.softshrink F.hardshrink F.threshold
+F.relu F.softsign F.sigmoid F.tanh F.tanhshrink
 """
 _RANDOM = "F.dropout dropout"
 
@@ -394,41 +221,20 @@ def _register_legacy():
                  bmm=_matmul, mv=_matmul, dot=_matmul, outer=_outer,
                  ger=_outer, einsum=_einsum)
     RULES["F.linear"] = _linear
-    for n in _LOSSES:
-        RULES[n] = _loss
+    RULES.update(_LOSSES)
     for n in _RANDOM.split():
         RULES[n] = _random
     for n in ("linalg.inv", "linalg.det", "linalg.slogdet", "linalg.cholesky",
               "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr",
               "linalg.pinv", "linalg.matrix_power", "linalg.inv_ex", "linalg.cholesky_ex",
               "linalg.matrix_exp", "inverse", "det", "logdet", "slogdet", "pinverse",
-              "matrix_power", "matrix_exp", "F.layer_norm", "F.pad"):
+              "matrix_power", "matrix_exp"):
         RULES[n] = _leading_batch
-    for n in ("F.conv2d", "F.conv_transpose2d", "F.max_pool2d", "F.avg_pool2d",
-              "F.adaptive_avg_pool2d", "F.adaptive_max_pool2d", "F.max_pool2d_with_indices"):
-        RULES[n] = _spatial(3)
-    RULES["F.interpolate"] = _spatial(None)
-    for n in ("F.conv3d", "F.conv_transpose3d", "F.max_pool3d", "F.avg_pool3d",
-              "F.adaptive_avg_pool3d", "F.max_pool3d_with_indices"):
-        RULES[n] = _spatial(4)
-    for n in ("F.conv1d", "F.conv_transpose1d", "F.max_pool1d", "F.avg_pool1d"):
-        RULES[n] = _spatial(2)
     RULES["linalg.vector_norm"] = along_dim(2, full="flatten")
     RULES["linalg.matrix_norm"] = along_dim(2, default=(-2, -1))
     RULES["linalg.norm"] = _linalg_norm
-    RULES["F.glu"] = along_dim(1, default=-1)
     RULES.update(trace=_trace)
-    RULES["F.embedding"] = _embedding
-    for n, min_nd in (("F.group_norm", 2), ("F.instance_norm", 2), ("F.unfold", 4),
-                      ("F.fold", 2)):
-        RULES[n] = _fold_into_batch(min_nd)
-    for n in ("F.pixel_shuffle", "F.pixel_unshuffle"):
-        RULES[n] = _leading_batch
-    RULES["F.batch_norm"] = _batch_norm
-    RULES["F.prelu"] = _prelu
     RULES["linalg.solve"] = _solve
-    RULES["F.adaptive_avg_pool1d"] = _spatial(2)
-    RULES["F.adaptive_max_pool1d"] = _spatial(2)
     for n in ("linalg.cross", "cross"):
         RULES[n] = _elementwise_dim(2)
     RULES.update({

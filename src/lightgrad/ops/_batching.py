@@ -273,6 +273,58 @@ def per_example_loss(reduction_pos, per_sample=False):
         dims = tuple(range(1, len(per.shape)))
         if reduction == "none" or not dims:
             return c.wrap(per)
+        if reduction == "batchmean":        # kl_div: the sum over input's first dim's size
+            return c.wrap(per.sum(dims) / (x.shape[0] if x.dim() else 1))
         return c.wrap(per.sum(dims) if reduction == "sum" else per.mean(dims))
     rule.__name__ = "per_example_loss"
+    return rule
+
+
+# -- ops over (N, C, *spatial) inputs: convolution, pooling, normalization, ... ------------
+def check_only_input_batched(c, args, kwargs):
+    """Refuse a call in which an argument other than the first (weights, ...) is batched."""
+    if not c.batched(args[0]) or any(c.batched(a) for a in list(args[1:]) +
+                                     list(kwargs.values())):
+        raise vmap_error(f"{c.name} has a batching rule for a batched input only")
+
+
+def batch_into_n(c, args, kwargs):
+    """Run an op over (N, C, ...) inputs with the vmap batch folded into N, and unfold its
+    output(s) again (the examples are independent along N)."""
+    p = args[0]._p
+    n = p.shape[0]
+    out = c(p.reshape((-1,) + tuple(p.shape[2:])), *args[1:], **kwargs)
+    if isinstance(out, tuple):
+        return c.wrap(type(out)(o.reshape((n, -1) + tuple(o.shape[1:])) for o in out))
+    return c.wrap(out.reshape((n, -1) + tuple(out.shape[1:])))
+
+
+def fold_into_batch(min_ndim):
+    """The rule of an op over (N, C, ...) inputs whose examples are independent along N
+    (group_norm, unfold, ...): the vmap batch joins N. Each example needs `min_ndim` dims;
+    other arguments must not be batched."""
+    def rule(c, args, kwargs):
+        check_only_input_batched(c, args, kwargs)
+        if args[0].dim() < min_ndim:
+            raise RuntimeError(f"{c.name}: expected an input with at least {min_ndim} dims, "
+                               f"got {args[0].dim()}")
+        return batch_into_n(c, args, kwargs)
+    rule.__name__ = f"fold_into_batch({min_ndim})"
+    return rule
+
+
+def spatial(unbatched_ndim):
+    """The rule of conv / pool / interpolate: an example is (C, *spatial), with
+    `unbatched_ndim` dims, or (N, C, *spatial) (always the latter when unbatched_ndim is
+    None); the vmap batch is folded into N. Weights must not be batched."""
+    def rule(c, args, kwargs):
+        x = args[0]
+        check_only_input_batched(c, args, kwargs)
+        if unbatched_ndim is not None and x.dim() == unbatched_ndim:
+            return c.wrap(c(x._p, *args[1:], **kwargs))
+        if x.dim() != (unbatched_ndim or x.dim() - 1) + 1 or x.dim() < 3:
+            raise RuntimeError(f"{c.name}: expected an input of {unbatched_ndim} or "
+                               f"{(unbatched_ndim or 2) + 1} dims, got {x.dim()}")
+        return batch_into_n(c, args, kwargs)
+    rule.__name__ = f"spatial({unbatched_ndim})" if unbatched_ndim else "spatial"
     return rule

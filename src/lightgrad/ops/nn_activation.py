@@ -1,12 +1,9 @@
 """nn.functional's activations (F.leaky_relu, F.elu, F.gelu, F.softplus, F.hardtanh, F.glu,
 F.prelu, ...) and their in-place forms, each one NumPy computation plus one node with
-torch's name (LeakyReluBackward0, GeluBackward0, ...), declared once with its rule.
-
-The in-place forms (`inplace=True`, F.leaky_relu_, F.elu_, ...) of the activations whose
-torch kernel saves its result record torch's *Backward1 node, which saves the result
-instead of the input. F.relu, F.sigmoid, F.tanh, F.softsign and F.tanhshrink are
-composites of public ops in nn/_functional/basic.py.
-"""
+torch's name (LeakyReluBackward0, GeluBackward0, ...; the in-place forms of leaky_relu,
+elu, selu, celu and threshold save their result, torch's *Backward1), declared once with
+its rule; F.relu, F.sigmoid, F.tanh, F.softsign and F.tanhshrink are composites in
+nn/_functional/basic.py."""
 import math
 
 import numpy as np

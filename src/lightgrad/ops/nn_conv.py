@@ -1,60 +1,30 @@
-"""Convolution, pooling and the spatial linear maps (unfold/fold, pixel shuffle, upsampling,
-padding), each a fused primitive with a hand-written rule.
+"""Convolutions (F.conv1d / conv2d / conv3d and the transposed F.conv_transpose1d / 2d /
+3d), each one fused primitive with a hand-written rule, declared with torch's signature.
 
 Convolution is one bilinear map F(x, w) with two adjoints, Bi (gradient w.r.t. the input,
 which is also the transposed convolution) and Bw (gradient w.r.t. the weight):
     <g, F(x, w)> = <x, Bi(g, w)> = <w, Bw(x, g)>.
 Each of the three is an op whose rule is written with the other two, so gradients of any
 order work. Forward: im2col through a strided view plus one BLAS matmul; Bi accumulates the
-columns back (col2im) with a loop over kernel positions only.
-
-The other spatial ops are linear maps; each is declared with its adjoint (`_LinearPair`),
-whose rules call each other for the same reason.
-
-Arrays are processed with two spatial dims; 1-d ops pass a unit height.
+columns back (col2im) with a loop over kernel positions only. Arrays are processed with two
+spatial dims (1-d convolutions pass a unit height); 5-d arrays go to the kernels of
+ops.nn_conv3d.
 """
+import warnings
+
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from .._tensor import Tensor, _make
+from .._tensor import _make
 from .._graph.grad_mode import state as _state
-from ._core import declare, node_class, ns_def, record
+from . import nn_conv3d as _k3
+from ._batching import arg, expand_to, spatial
+from ._core import Sample as S, defop, node_class, ns_def, record
+from ._spatial import _gemm, _out_size, _pad_arr, _rg, _strided, _tuple
 
-__all__ = []
-
-
-def _rg(t):
-    return isinstance(t, Tensor) and t._rg
-
-
-def _strided(a, shape, strides, writeable=False):
-    """A strided view of a; the ndarray constructor is ~10x cheaper than as_strided and
-    serves every contiguous (freshly padded) array."""
-    if a.flags.c_contiguous:
-        v = np.ndarray(shape, a.dtype, a, 0, strides)
-        if not writeable:
-            v.flags.writeable = False
-        return v
-    return as_strided(a, shape, strides, writeable=writeable)
+__all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
 
 
 # -- array kernels -------------------------------------------------------------------------
-def _pad_arr(x, pads, value=0.0):
-    """x (..., H, W) padded by pads ((top, bottom), (left, right)) >= 0."""
-    (a0, a1), (b0, b1) = pads
-    if not (a0 or a1 or b0 or b1):
-        return x
-    H, W = x.shape[-2:]
-    shape = x.shape[:-2] + (H + a0 + a1, W + b0 + b1)
-    out = np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)
-    out[..., a0:a0 + H, b0:b0 + W] = x
-    return out
-
-
-def _out_size(n, k, s, d, lo, hi):
-    return (n + lo + hi - d * (k - 1) - 1) // s + 1
-
-
 def _as4(a):
     return a[:, :, None] if a.ndim == 3 else a
 
@@ -126,10 +96,6 @@ def _rows(g, G):
                                 ).reshape(G, -1, Co // G)
 
 
-def _gemm(a, b):
-    return a[0] @ b[0] if a.shape[0] == 1 else np.matmul(a, b)
-
-
 def _conv_core(xp, w, G, s, d, Ho, Wo, b=None, keep=None):
     N = xp.shape[0]
     kh, kw = w.shape[-2:]
@@ -147,7 +113,7 @@ def conv_np(x, w, p, b=None, keep=None):
     """F(x, w): the convolution of x (N, C, [H,] W) with w (Co, C/groups, [kh,] kw).
     With a list `keep`, the im2col columns are appended to it (for the weight gradient)."""
     if x.ndim == 5:
-        return _conv3d().conv3d_np(x, w, p, b, keep)
+        return _k3.conv3d_np(x, w, p, b, keep)
     sq = x.ndim == 3
     x, w = _as4(x), _as4(w)
     N, C, H, W, kh, kw, Ho, Wo = _conv_geom(x, w, p)
@@ -182,7 +148,7 @@ def conv_bw_np(x, g, p, wshape, col=None):
     """Bw(x, g): the weight gradient of F at x for output gradient g (col: the forward's
     im2col columns of x, when it kept them)."""
     if g.ndim == 5:
-        return _conv3d().conv3d_bw_np(x, g, p, wshape, col)
+        return _k3.conv3d_bw_np(x, g, p, wshape, col)
     sq = g.ndim == 3
     g = _as4(g)
     G = p[3]
@@ -208,7 +174,7 @@ def conv_bi_np(g, w, p, xshape):
     """Bi(g, w): the input gradient of F for output gradient g; with the roles of input and
     output swapped, this is the transposed convolution."""
     if g.ndim == 5:
-        return _conv3d().conv3d_bi_np(g, w, p, xshape)
+        return _k3.conv3d_bi_np(g, w, p, xshape)
     sq = g.ndim == 3
     g, w = _as4(g), _as4(w)
     (sh, sw), ((a0, a1), (b0, b1)), (dh, dw), G = p
@@ -327,547 +293,252 @@ ns_def("conv", conv_np, lambda x, w, p: convolution_op(x, w, None, p))
 ns_def("conv_bi", conv_bi_np, lambda g, w, p, xs: conv_transpose_op(g, w, None, p, xs))
 ns_def("conv_bw", conv_bw_np, lambda x, g, p, wshape, col=None: _conv_bw_op(x, g, p, wshape))
 
-declare("conv1d conv2d conv_transpose1d conv_transpose2d", "ConvolutionBackward0")
-declare("conv3d conv_transpose3d", "ConvolutionBackward0")
+
+# -- torch's arguments ---------------------------------------------------------------------
+def _conv_checks(name, x, w, bias, groups, nd):
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{name}, but got input of size: {list(x.shape)}")
+    return x.ndim == nd + 1
 
 
-def _conv3d():
-    """The 3-d kernels (ops.nn_conv3d, which builds on this module)."""
-    from . import nn_conv3d
-    return nn_conv3d
-
-
-# -- linear maps declared with their adjoints ----------------------------------------------
-class _LinearPair:
-    """A linear op f(x, args) and its adjoint a(g, args); the rule of each calls the other,
-    so both are differentiable to any order."""
-
-    def __init__(self, key, fname, f_np, aname, a_np):
-        self.f_np, self.a_np = f_np, a_np
-        fk, ak = f"lin_{key}", f"lin_{key}_adj"
-        ns_def(fk, f_np, self.f)
-        ns_def(ak, a_np, self.a)
-        self.fcls = node_class(fname, lambda ns, g, m: (getattr(ns, ak)(g, m),),
-                               meta=("args",))
-        self.acls = node_class(aname, lambda ns, g, m: (getattr(ns, fk)(g, m),),
-                               meta=("args",))
-
-    def f(self, x, args):
-        data = self.f_np(x._data, args)
-        if _state.grad_enabled and x._rg:
-            return record(data, self.fcls, (x,), meta=args)
-        return _make(data)
-
-    def a(self, x, args):
-        data = self.a_np(x._data, args)
-        if _state.grad_enabled and x._rg:
-            return record(data, self.acls, (x,), meta=args)
-        return _make(data)
-
-
-# separable maps: y = A_h @ x @ A_w^T over the last two dims (or x @ A^T over the last one);
-# three matrices map the last three dims (A_d applied to the flattened (H, W) planes)
-def _sep_np(x, mats):
-    if len(mats) == 1:
-        return np.ascontiguousarray(x @ mats[0].T.astype(x.dtype, copy=False))
-    if len(mats) == 3:
-        ad = mats[0].astype(x.dtype, copy=False)
-        y = _sep_np(x, mats[1:])
-        s = y.shape
-        y = ad @ y.reshape(s[:-3] + (s[-3], s[-2] * s[-1]))
-        return np.ascontiguousarray(y.reshape(s[:-3] + (ad.shape[0],) + s[-2:]))
-    ah, aw = (m.astype(x.dtype, copy=False) for m in mats)
-    return np.ascontiguousarray(ah @ x @ aw.T)
-
-
-def _sep_adj_np(g, mats):
-    return _sep_np(g, tuple(m.T for m in mats))
-
-
-_SEP = {}
-
-
-def sepmap(x, mats, name):
-    """x mapped by the matrices `mats` along its last len(mats) dims, as op `name`."""
-    pair = _SEP.get(name)
-    if pair is None:
-        pair = _SEP[name] = _LinearPair(name, name, _sep_np, name.replace(
-            "Backward0", "BackwardBackward0"), _sep_adj_np)
-    return pair.f(x, tuple(mats))
-
-
-# unfold (im2col) and fold (col2im): adjoints of each other
-def _unfold_np(x, args):
-    k, d, pads, s, _ = args
-    sq = x.ndim == 3
-    x = x[None] if sq else x
-    N, C, H, W = x.shape
-    p = (s, pads, d, 1)
-    Ho = _out_size(H, k[0], s[0], d[0], *pads[0])
-    Wo = _out_size(W, k[1], s[1], d[1], *pads[1])
-    col = _cols(x, p, k[0], k[1], Ho, Wo).reshape(C * k[0] * k[1], N, Ho * Wo)
-    out = np.ascontiguousarray(col.transpose(1, 0, 2))
-    return out[0] if sq else out
-
-
-def _fold_np(g, args):
-    k, d, pads, s, size = args
-    sq = g.ndim == 2
-    g = g[None] if sq else g
-    N, CK, L = g.shape
-    C = CK // (k[0] * k[1])
-    Ho = _out_size(size[0], k[0], s[0], d[0], *pads[0])
-    Wo = _out_size(size[1], k[1], s[1], d[1], *pads[1])
-    # fold = Bi of a grouped identity-kernel convolution; do it directly
-    cols = g.reshape(N, C, k[0], k[1], Ho, Wo)
-    (a0, a1), (b0, b1) = pads
-    xp = np.zeros((N, C, size[0] + a0 + a1, size[1] + b0 + b1), g.dtype)
-    for i in range(k[0]):
-        for j in range(k[1]):
-            xp[:, :, i * d[0]:i * d[0] + s[0] * (Ho - 1) + 1:s[0],
-               j * d[1]:j * d[1] + s[1] * (Wo - 1) + 1:s[1]] += cols[:, :, i, j]
-    out = np.ascontiguousarray(xp[:, :, a0:a0 + size[0], b0:b0 + size[1]])
-    return out[0] if sq else out
-
-
-UNFOLD = _LinearPair("unfold", "Im2ColBackward0", _unfold_np, "Col2ImBackward0", _fold_np)
-declare("unfold", "Im2ColBackward0")
-declare("fold", "Col2ImBackward0")
-
-
-# pixel shuffle / unshuffle: permutations, adjoints (and inverses) of each other
-def _shuffle_np(x, r):
-    *lead, C, H, W = x.shape
-    y = x.reshape(*lead, C // (r * r), r, r, H, W)
-    n = len(lead)
-    y = y.transpose(*range(n), n, n + 3, n + 1, n + 4, n + 2)
-    return np.ascontiguousarray(y).reshape(*lead, C // (r * r), H * r, W * r)
-
-
-def _unshuffle_np(x, r):
-    *lead, C, H, W = x.shape
-    y = x.reshape(*lead, C, H // r, r, W // r, r)
-    n = len(lead)
-    y = y.transpose(*range(n), n, n + 2, n + 4, n + 1, n + 3)
-    return np.ascontiguousarray(y).reshape(*lead, C * r * r, H // r, W // r)
-
-
-SHUFFLE = _LinearPair("shuffle", "PixelShuffleBackward0", _shuffle_np,
-                      "PixelUnshuffleBackward0", _unshuffle_np)
-declare("pixel_shuffle", "PixelShuffleBackward0")
-declare("pixel_unshuffle", "PixelUnshuffleBackward0")
-
-
-# -- pooling -------------------------------------------------------------------------------
-def pool_out_size(n, k, s, lo, d, ceil):
-    """torch's pooling output size (with ceil_mode's rule that the last window starts
-    inside the input or the left padding)."""
-    num = n + 2 * lo - d * (k - 1) - 1
-    o = (-(-num // s) if ceil else num // s) + 1
-    if ceil and (o - 1) * s >= n + lo:
-        o -= 1
-    return o
-
-
-def _pool_pads(H, W, k, s, p, d, outs):
-    """Padding of x (.., H, W) so that every window (ceil_mode included) lies inside."""
-    Ho, Wo = outs
-    need_h = (Ho - 1) * s[0] + d[0] * (k[0] - 1) + 1
-    need_w = (Wo - 1) * s[1] + d[1] * (k[1] - 1) + 1
-    return ((p[0], max(0, need_h - H - p[0])), (p[1], max(0, need_w - W - p[1])))
-
-
-def _win_view(xp, k, s, d, outs, writeable=False):
-    """(kh, kw, M, Ho, Wo) view of the windows of xp (M, Hp, Wp)."""
-    s0, s1, s2 = xp.strides
-    return _strided(xp, (k[0], k[1], xp.shape[0]) + tuple(outs),
-                    (s1 * d[0], s2 * d[1], s0, s1 * s[0], s2 * s[1]), writeable)
-
-
-def maxpool_np(x, k, s, p, d, outs):
-    """Max over each window of x (M, H, W), and the kernel position of the (first) max."""
-    M, H, W = x.shape
-    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    xp = _pad_arr(x, _pool_pads(H, W, k, s, p, d, outs), fill)
-    # kernel position first, so the max and argmax are a few passes over long rows
-    win = _win_view(xp, k, s, d, outs).reshape((k[0] * k[1], M) + tuple(outs))
-    K = win.shape[0]
-    m = win.max(0)
-    am = np.full(m.shape, K - 1, np.int8 if K <= 127 else np.int64)   # small: faster passes
-    nan = x.dtype.kind == "f" and np.isnan(m).any()
-    for i in range(K - 2, -1, -1):
-        hit = win[i] == m
-        if nan:                          # NOTE: NaN wins (the first NaN), as in torch
-            hit |= win[i] != win[i]
-        am = np.where(hit, i, am)
-    return m, am
-
-
-def flat_indices(am, H, W, k, s, p, d):
-    """Kernel positions -> flat (H*W) input indices, as torch's return_indices gives."""
-    Ho, Wo = am.shape[-2:]
-    am = am.astype(np.int64)
-    rows = (np.arange(Ho) * s[0] - p[0])[:, None] + (am // k[1]) * d[0]
-    cols = (np.arange(Wo) * s[1] - p[1])[None, :] + (am % k[1]) * d[1]
-    return rows * W + cols
-
-
-def _maxpool_bwd_np(g, am, geom):
-    """The gradient of the max: g routed to each window's argmax (col2im over positions)."""
-    shape, k, s, p, d, overlap = geom
-    H, W = shape[-2:]
-    outs = g.shape[-2:]
-    M = am.size // (outs[0] * outs[1])
-    am = am.reshape((M,) + tuple(outs))
-    g = g.reshape(am.shape)
-    pads = _pool_pads(H, W, k, s, p, d, outs)
-    if not (any(pads[0]) or any(pads[1])):
-        # every window lies inside x: scatter by flat index (one pass, no strided writes)
-        Ho, Wo = outs
-        off = ((np.arange(k[0]) * (d[0] * W))[:, None] + np.arange(k[1]) * d[1]).ravel()
-        base = (np.arange(Ho) * (s[0] * W))[:, None] + np.arange(Wo) * s[1]
-        flat = (off[am] + base + (np.arange(M) * (H * W))[:, None, None]).ravel()
-        if overlap:
-            out = np.bincount(flat, weights=g.ravel(), minlength=M * H * W).astype(g.dtype)
+def _conv_params(x, w, stride, padding, dilation, groups, nd):
+    s = _tuple(stride, nd)
+    d = _tuple(dilation, nd)
+    if any(v <= 0 for v in s):
+        raise RuntimeError("non-positive stride is not supported")
+    k = tuple(w.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if any(v != 1 for v in s):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = []
+            for ki, di in zip(k, d):
+                total = di * (ki - 1)
+                pads.append((total // 2, total - total // 2))
+            pads = tuple(pads)
+            if any(lo != hi for lo, hi in pads):
+                # the frames: here, _conv, F.conv<n>d, its public (dispatching) function
+                warnings.warn("Using padding='same' with even kernel lengths and odd dilation "
+                              "may require a zero-padded copy of the input be created",
+                              UserWarning, stacklevel=5)
         else:
-            out = np.zeros(M * H * W, g.dtype)
-            out[flat] = g.ravel()
-        return out.reshape(shape)
-    xp = np.zeros((M, H + pads[0][0] + pads[0][1], W + pads[1][0] + pads[1][1]), g.dtype)
-    view = _win_view(xp, k, s, d, outs, writeable=True)
-    zero = np.zeros((), g.dtype)
-    for i in range(k[0]):
-        for j in range(k[1]):
-            gi = np.where(am == i * k[1] + j, g, zero)
-            if overlap:
-                view[i, j] += gi
-            else:                      # windows never share an input: plain writes
-                view[i, j] = gi
-    out = xp[:, p[0]:p[0] + H, p[1]:p[1] + W]
-    return np.ascontiguousarray(out).reshape(shape)
-
-
-def _maxpool_bwd_t(g, am, geom):
-    from .._creation import zeros
-    shape, k, s, p, d, _ = geom
-    H, W = shape[-2:]
-    idx = flat_indices(am, H, W, k, s, p, d)
-    M = idx.size // (idx.shape[-1] * idx.shape[-2])
-    z = zeros((M, H * W), dtype=g.dtype)
-    out = z.scatter_add(1, _make(idx.reshape(M, -1)), g.reshape(M, -1))
-    return out.reshape(shape)
-
-
-ns_def("maxpool_bwd", _maxpool_bwd_np, _maxpool_bwd_t)
-# the gradient of the scatter is the gather of the incoming gradient at the same indices
-MaxPool2DBackward = node_class(
-    "MaxPool2DWithIndicesBackward0",
-    lambda ns, g, m: (ns.maxpool_bwd(g, m[0], m[1]),), meta=("positions", "geometry"))
-
-
-def max_pool2d_op(x, k, s, p, d, ceil):
-    """(values, indices) of 2-d max pooling over the last two dims of x."""
-    shape = tuple(x.shape)
-    H, W = shape[-2:]
-    outs = (pool_out_size(H, k[0], s[0], p[0], d[0], ceil),
-            pool_out_size(W, k[1], s[1], p[1], d[1], ceil))
-    vals, am = maxpool_np(x._data.reshape(-1, H, W), k, s, p, d, outs)
-    lead = shape[:-2]
-    vals = vals.reshape(lead + outs)
-    am = am.reshape(lead + outs)
-    idx = _LazyIndices(am, H, W, k, s, p, d)
-    if _state.grad_enabled and x._rg:
-        overlap = s[0] < d[0] * (k[0] - 1) + 1 or s[1] < d[1] * (k[1] - 1) + 1
-        out = record(vals, MaxPool2DBackward, (x,), meta=(am, (shape, k, s, p, d, overlap)))
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
-        out = _make(vals)
-    return out, idx
+        pv = _tuple(padding, nd)
+        if any(v < 0 for v in pv):
+            raise RuntimeError("negative padding is not supported")
+        pads = tuple((v, v) for v in pv)
+    if nd == 1:
+        return ((1, s[0]), ((0, 0), pads[0]), (1, d[0]), groups)
+    return (s, pads, d, groups)
 
 
-class _LazyIndices:
-    """The indices output, computed only when asked for (max_pool2d rarely returns them)."""
-    __slots__ = ("args",)
-
-    def __init__(self, *args):
-        self.args = args
-
-    def tensor(self):
-        return _make(flat_indices(*self.args))
+def _check_dtypes(x, w, bias):
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"expected scalar type {x.dtype._legacy} but found "
+                           f"{w.dtype._legacy}")
+    if bias is not None and bias.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({x.dtype._legacy.lower()}) and bias type "
+                           f"({bias.dtype._legacy.lower()}) should be the same")
 
 
-declare("max_pool1d max_pool2d", "MaxPool2DWithIndicesBackward0")
+def _check_channels(x, w, bias, groups, batched):
+    _check_dtypes(x, w, bias)
+    C = x.shape[1] if batched else x.shape[0]
+    if C != w.shape[1] * groups:
+        xs = list(x.shape) if batched else [1] + list(x.shape)
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(w.shape)}, expected "
+                           f"input{xs} to have {w.shape[1] * groups} channels, but got {C} "
+                           "channels instead")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != w.shape[0]):
+        raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be "
+                           f"1-dimensional with {w.shape[0]} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
 
 
-def _avg_divisor(n, k, s, p, outs, include_pad):
-    """Per-output divisors along one dim, as torch computes them."""
-    start = np.arange(outs) * s - p
-    end = np.minimum(start + k, n + p)
-    size = end - start
-    start = np.maximum(start, 0)
-    end = np.minimum(end, n)
-    return size if include_pad else end - start
+def _conv3d_checks(name, input, weight, stride, padding, dilation, groups):
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"Expected 4D (unbatched) or 5D (batched) input to {name}, but got "
+                           f"input of size: {list(input.shape)}")
+    k = weight.ndim - 2
+    named = (("stride", stride), ("padding", padding), ("dilation", dilation))
+    for what, v in named:
+        if isinstance(v, str):
+            continue
+        vs = list(v) if isinstance(v, (list, tuple)) else [v] * 3
+        if len(vs) != k and not (len(vs) == 1 and k >= 1):
+            raise RuntimeError(f"expected {what} to be a single integer value or a list of {k} "
+                               f"values to match the convolution dimensions, but got "
+                               f"{what}={vs}")
+    if name == "conv3d" and weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           "instead")
 
 
-def _avgpool_np(x, args):
-    k, s, p, outs, div, shape = args
-    H, W = x.shape[-2:]
-    lead = x.shape[:-2]
-    x3 = x.reshape(-1, H, W)
-    xp = _pad_arr(x3, _pool_pads(H, W, k, s, p, (1, 1), outs))
-    win = _win_view(xp, k, s, (1, 1), outs)
-    y = win.reshape((k[0] * k[1], x3.shape[0]) + tuple(outs)).sum(0) / div
-    return y.astype(x.dtype, copy=False).reshape(lead + tuple(outs))
+# -- vmap ----------------------------------------------------------------------------------
+def _conv_per_example_weights(c, args, kwargs):
+    """conv1d/2d/3d with a weight per example (model ensembles): one grouped convolution
+    over all examples, example b's channels forming groups of their own."""
+    x, w = args[0], arg(args, kwargs, 1, "weight")
+    bias = arg(args, kwargs, 2, "bias")
+    stride, padding = arg(args, kwargs, 3, "stride", 1), arg(args, kwargs, 4, "padding", 0)
+    dilation, groups = arg(args, kwargs, 5, "dilation", 1), arg(args, kwargs, 6, "groups", 1)
+    n = c.size(x, w, bias)
+    single = x.dim() == w.dim() - 1               # an example is (C, *spatial)
+    xp = expand_to(c, x, n)
+    if single:
+        xp = xp.unsqueeze(1)
+    xp = xp.transpose(0, 1)                       # (N, batch, C, *spatial)
+    shape = tuple(xp.shape)
+    xp = xp.reshape((shape[0], shape[1] * shape[2]) + shape[3:])
+    wp = expand_to(c, w, n)
+    wp = wp.reshape((-1,) + tuple(wp.shape[2:]))  # (batch * O, C / groups, *k)
+    bp = None if bias is None else expand_to(c, bias, n).reshape(-1)
+    out = c(xp, wp, bp, stride, padding, dilation, groups * n)
+    o = tuple(out.shape)
+    out = out.reshape((o[0], n, o[1] // n) + o[2:]).transpose(0, 1)
+    return c.wrap(out[:, 0] if single else out)
 
 
-def _avgpool_adj_np(g, args):
-    k, s, p, outs, div, shape = args
-    H, W = shape[-2:]
-    Ho, Wo = outs
-    gd = (g / div).astype(g.dtype, copy=False).reshape(-1, Ho, Wo)
-    M = gd.shape[0]
-    need_h = max(H + 2 * p[0], (Ho - 1) * s[0] + k[0])
-    need_w = max(W + 2 * p[1], (Wo - 1) * s[1] + k[1])
-    xp = np.zeros((M, need_h, need_w), g.dtype)
-    for i in range(k[0]):
-        for j in range(k[1]):
-            xp[:, i:i + s[0] * (Ho - 1) + 1:s[0], j:j + s[1] * (Wo - 1) + 1:s[1]] += gd
-    return np.ascontiguousarray(xp[:, p[0]:p[0] + H, p[1]:p[1] + W]).reshape(
-        tuple(g.shape[:-2]) + (H, W))
+def _conv_rule(nd):
+    """vmap of an nd-d convolution: the batch folded into N (spatial), or with batched
+    weights, one grouped convolution over all examples."""
+    plain = spatial(nd + 1)
+
+    def rule(c, args, kwargs):
+        if any(c.batched(a) for a in list(args[1:3]) + [kwargs.get("weight"),
+                                                        kwargs.get("bias")]):
+            return _conv_per_example_weights(c, args, kwargs)
+        return plain(c, args, kwargs)
+    rule.__name__ = f"spatial({nd + 1}) or per-example weights"
+    return rule
 
 
-AVGPOOL = _LinearPair("avgpool", "AvgPool2DBackward0", _avgpool_np,
-                      "AvgPool2DBackwardBackward0", _avgpool_adj_np)
-declare("avg_pool1d avg_pool2d", "AvgPool2DBackward0")
+# the samples batch every float input, weights too: the transposed convolutions refuse that
+_WEIGHT_BATCHED = "has a batching rule for a batched input only"
 
 
-def avg_pool2d_op(x, k, s, p, ceil, include_pad, divisor_override):
-    shape = tuple(x.shape)
-    H, W = shape[-2:]
-    outs = (pool_out_size(H, k[0], s[0], p[0], 1, ceil),
-            pool_out_size(W, k[1], s[1], p[1], 1, ceil))
-    if divisor_override:
-        div = np.full(outs, float(divisor_override))
-    else:
-        div = np.outer(_avg_divisor(H, k[0], s[0], p[0], outs[0], include_pad),
-                       _avg_divisor(W, k[1], s[1], p[1], outs[1], include_pad)).astype(float)
-    return AVGPOOL.f(x, (k, s, p, outs, div, shape))
+# -- the public convolutions ---------------------------------------------------------------
+def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
+    unbatched = _conv_checks(name, input, weight, bias, groups, nd)
+    x = input.unsqueeze(0) if unbatched else input
+    _check_channels(x, weight, bias, groups, True)
+    p = _conv_params(x, weight, stride, padding, dilation, groups, nd)
+    y = convolution_op(x, weight, bias, p)
+    return y.squeeze(0) if unbatched else y
 
 
-def adaptive_matrix(n, o):
-    """(o, n) averaging matrix of adaptive pooling: window i is [floor(i*n/o), ceil((i+1)*n/o))."""
-    m = np.zeros((o, n))
-    for i in range(o):
-        a, b = (i * n) // o, -(-((i + 1) * n) // o)
-        m[i, a:b] = 1.0 / (b - a)
-    return m
+@defop(name="F.conv1d", nodes=(ConvFwd,), batch=_conv_rule(1), samples=[
+    S((2, 2, 5), (3, 2, 3), (3,), kwargs={"stride": 2, "padding": 1})])
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution over (N, C, L) or (C, L): `F.conv1d(x, w, padding=1)`."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-declare("adaptive_avg_pool1d adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0")
+@defop(name="F.conv2d", nodes=(ConvFwd,), batch=_conv_rule(2), samples=[
+    S((2, 2, 4, 3), (3, 2, 2, 2), (3,)),
+    S((1, 4, 5, 5), (2, 2, 2, 2), (2,), kwargs={"stride": 2, "padding": (1, 0),
+                                                "dilation": (1, 2), "groups": 2},
+      id="strided-groups"),
+    S((1, 1, 3, 4), (2, 1, 2, 3), kwargs={"padding": "same"}, id="same"),
+    S((2, 3, 3), (1, 2, 1, 2), kwargs={"padding": 2}, id="unbatched-widepad")])
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution over (N, C, H, W) or (C, H, W): `F.conv2d(x, w, padding='same')`."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def adaptive_max_pool2d_op(x, outs):
-    """(values, indices) of adaptive max pooling (windows of varying size)."""
-    shape = x.shape
-    H, W = shape[-2:]
-    xd = x._data.reshape(-1, H, W)
-    M = xd.shape[0]
-    vals = np.empty((M,) + outs, xd.dtype)
-    idx = np.empty((M,) + outs, np.int64)
-    for i in range(outs[0]):          # loops over output positions only
-        a, b = (i * H) // outs[0], -(-((i + 1) * H) // outs[0])
-        for j in range(outs[1]):
-            c, e = (j * W) // outs[1], -(-((j + 1) * W) // outs[1])
-            win = xd[:, a:b, c:e].reshape(M, -1)
-            am = win.argmax(-1)
-            vals[:, i, j] = win[np.arange(M), am]
-            idx[:, i, j] = (a + am // (e - c)) * W + c + am % (e - c)
-    lead = tuple(shape[:-2])
-    vals, idx = vals.reshape(lead + outs), idx.reshape(lead + outs)
-    if _state.grad_enabled and x._rg:
-        return record(vals, AdaptiveMaxPool2DBackward0, (x,), meta=(idx, tuple(shape))), \
-            _make(idx)
-    return _make(vals), _make(idx)
+@defop(name="F.conv3d", nodes=(ConvFwd,), batch=_conv_rule(3), samples=[
+    S((1, 2, 3, 3, 3), (2, 2, 2, 2, 2), (2,)),
+    S((1, 4, 3, 4, 4), (2, 2, 2, 2, 1), kwargs={"stride": (2, 1, 2), "padding": (1, 0, 1),
+                                                "dilation": (1, 2, 1), "groups": 2},
+      id="strided-groups"),
+    S((2, 3, 3, 3), (1, 2, 2, 1, 3), kwargs={"padding": "same"}, id="unbatched-same"),
+    S((1, 1, 2, 2, 3), (2, 1, 2, 2, 2), kwargs={"padding": 2, "stride": 2}, id="widepad")])
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d convolution over (N, C, D, H, W) or (C, D, H, W): `F.conv3d(x, w, padding=1)`."""
+    _conv3d_checks("conv3d", input, weight, stride, padding, dilation, groups)
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
-def _np_scatter_flat(g, idx, shape):
-    M = idx.size // (idx.shape[-1] * idx.shape[-2])
-    HW = shape[-2] * shape[-1]
-    flat = (idx.reshape(M, -1) + (np.arange(M) * HW)[:, None]).ravel()
-    out = np.bincount(flat, weights=g.ravel(), minlength=M * HW).astype(g.dtype)
-    return out.reshape(shape)
+def _conv_t(name, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    unbatched = _conv_checks(name, input, weight, bias, groups, nd)
+    x = input.unsqueeze(0) if unbatched else input
+    _check_dtypes(x, weight, bias)
+    if x.shape[1] != weight.shape[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {weight.shape[0]} channels, but got "
+                           f"{x.shape[1]} channels instead")
+    if isinstance(padding, str):
+        raise RuntimeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    p = _conv_params(x, weight, stride, padding, dilation, groups, nd)
+    op = _tuple(output_padding, nd)
+    s, d, pv = _tuple(stride, nd), _tuple(dilation, nd), _tuple(padding, nd)
+    for o, si, di in zip(op, s, d):
+        if o >= si and o >= di:
+            raise RuntimeError("output padding must be smaller than either stride or dilation,"
+                               f" but got output_padding_height: {op[0]} output_padding_width: "
+                               f"{op[-1]} stride_height: {s[0]} stride_width: {s[-1]} "
+                               f"dilation_height: {d[0]} dilation_width: {d[-1]}")
+    k = weight.shape[2:]
+    spatial_out = tuple((n - 1) * si - 2 * pi + di * (ki - 1) + oi + 1
+                        for n, si, pi, di, ki, oi in zip(x.shape[2:], s, pv, d, k, op))
+    out_shape = (x.shape[0], weight.shape[1] * groups) + spatial_out
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_shape[1]):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"bias to be 1-dimensional with {out_shape[1]} elements, but got "
+                           f"bias of size {list(bias.shape)} instead")
+    y = conv_transpose_op(x, weight, bias, p, out_shape)
+    return y.squeeze(0) if unbatched else y
 
 
-def _t_scatter_flat(g, idx, shape):
-    from .._creation import zeros
-    M = idx.size // (idx.shape[-1] * idx.shape[-2])
-    z = zeros((M, shape[-2] * shape[-1]), dtype=g.dtype)
-    return z.scatter_add(1, _make(idx.reshape(M, -1)), g.reshape(M, -1)).reshape(shape)
+@defop(name="F.conv_transpose1d", nodes=(ConvBi,), batch=spatial(2), samples=[
+    S((2, 2, 3), (2, 1, 2), (1,), kwargs={"stride": 3}, vmap_refused=_WEIGHT_BATCHED),
+    S((2, 2, 3), (2, 1, 2), (1,), kwargs={"stride": 3}, nondiff=(1, 2), id="input-batched")])
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """1-d transposed convolution; weight is (C_in, C_out / groups, k)."""
+    return _conv_t("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding,
+                   groups, dilation)
 
 
-ns_def("scatter_flat", _np_scatter_flat, _t_scatter_flat)
-AdaptiveMaxPool2DBackward0 = node_class(
-    "AdaptiveMaxPool2DBackward0", lambda ns, g, m: (ns.scatter_flat(g, m[0], m[1]),),
-    meta=("indices", "shape"))
+@defop(name="F.conv_transpose2d", nodes=(ConvBi,), batch=spatial(3), samples=[
+    S((1, 2, 2, 3), (2, 3, 3, 2), (3,), kwargs={"stride": 2, "padding": 1,
+                                                "output_padding": 1},
+      vmap_refused=_WEIGHT_BATCHED),
+    S((1, 4, 2, 2), (4, 1, 2, 2), kwargs={"groups": 2, "dilation": 2}, id="groups",
+      vmap_refused=_WEIGHT_BATCHED),
+    S((2, 3, 2), (2, 3, 3, 2), kwargs={"stride": (1, 2), "output_padding": (0, 1)},
+      nondiff=(1,), id="unbatched-input-batched")])
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """2-d transposed convolution; weight is (C_in, C_out / groups, kh, kw)."""
+    return _conv_t("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding,
+                   groups, dilation)
 
 
-declare("adaptive_max_pool2d", "AdaptiveMaxPool2DBackward0")
-
-
-# -- interpolation matrices ----------------------------------------------------------------
-def nearest_matrix(n, o, scale, exact):
-    """(o, n) selection matrix of nearest upsampling; scale maps output to input coords."""
-    sc = n / o if scale is None else 1.0 / scale
-    dst = np.arange(o)
-    src = np.floor((dst + 0.5) * sc) if exact else np.floor(dst * sc)
-    src = np.minimum(src.astype(np.int64), n - 1)
-    m = np.zeros((o, n))
-    m[dst, src] = 1.0
-    return m
-
-
-def linear_matrix(n, o, scale, align_corners):
-    """(o, n) weights of linear interpolation, as torch's upsample_linear/bilinear."""
-    dst = np.arange(o, dtype=np.float64)
-    if align_corners:
-        src = dst * ((n - 1) / (o - 1) if o > 1 else 0.0)
-    else:
-        sc = n / o if scale is None else 1.0 / scale
-        src = np.maximum((dst + 0.5) * sc - 0.5, 0.0)
-    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
-    i1 = np.minimum(i0 + 1, n - 1)
-    lam = src - i0
-    m = np.zeros((o, n))
-    np.add.at(m, (np.arange(o), i0), 1.0 - lam)
-    np.add.at(m, (np.arange(o), i1), lam)
-    return m
-
-
-def cubic_matrix(n, o, scale, align_corners):
-    """(o, n) weights of torch's upsample_bicubic2d along one dim: Keys' cubic convolution
-    with A = -0.75 over the 4 neighbours floor(src) - 1 .. floor(src) + 2, border-replicated."""
-    A = -0.75
-    dst = np.arange(o, dtype=np.float64)
-    if align_corners:
-        src = dst * ((n - 1) / (o - 1) if o > 1 else 0.0)
-    else:
-        sc = n / o if scale is None else 1.0 / scale
-        src = (dst + 0.5) * sc - 0.5   # unlike linear, not clamped at 0
-    i0 = np.floor(src)
-    t = src - i0
-
-    def near(x):   # |x| <= 1
-        return ((A + 2) * x - (A + 3)) * x * x + 1
-
-    def far(x):    # 1 < |x| < 2
-        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
-
-    m = np.zeros((o, n))
-    rows = np.arange(o)
-    for k, w in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t))):
-        np.add.at(m, (rows, np.clip(i0.astype(np.int64) + (k - 1), 0, n - 1)), w)
-    return m
-
-
-def antialias_matrix(n, o, scale, align_corners, cubic):
-    """(o, n) weights of torch's antialiased bilinear / bicubic resize along one dim: the
-    triangle or the cubic filter (A = -0.5) stretched by the scale when downsampling,
-    normalised per output; a dim that keeps its size is copied, as torch does."""
-    if n == o:
-        return np.eye(n)
-    if align_corners:
-        sc = (n - 1) / (o - 1) if o > 1 else 0.0
-    else:
-        sc = n / o if scale is None else 1.0 / scale
-    half = 2.0 if cubic else 1.0
-    support = half * sc if sc >= 1.0 else half
-    inv = 1.0 / sc if sc >= 1.0 else 1.0
-    m = np.zeros((o, n))
-    for i in range(o):
-        c = sc * (i + 0.5)
-        lo, hi = max(int(c - support + 0.5), 0), min(int(c + support + 0.5), n)
-        x = np.abs((np.arange(lo, hi) - c + 0.5) * inv)
-        if cubic:
-            w = np.where(x < 1, (1.5 * x - 2.5) * x * x + 1,
-                         np.where(x < 2, (((x - 5) * x + 8) * x - 4) * -0.5, 0.0))
-        else:
-            w = np.maximum(1.0 - x, 0.0)
-        tot = w.sum()
-        m[i, lo:hi] = w / tot if tot != 0 else w
-    return m
-
-
-def pad_matrix(n, lo, hi, mode):
-    """(n+lo+hi, n) selection matrix of reflect / replicate padding along one dim."""
-    j = np.arange(-lo, n + hi)
-    if mode == "reflect":
-        period = 2 * (n - 1)
-        j = np.abs(j) % period if period else np.zeros_like(j)
-        j = np.where(j >= n, period - j, j)
-    elif mode == "replicate":
-        j = np.clip(j, 0, n - 1)
-    else:
-        j = j % n
-    m = np.zeros((len(j), n))
-    m[np.arange(len(j)), j] = 1.0
-    return m
-
-
-declare("interpolate", "UpsampleNearest1DBackward0", "UpsampleNearest2DBackward0",
-        "UpsampleNearestExact1DBackward0", "UpsampleNearestExact2DBackward0",
-        "UpsampleLinear1DBackward0", "UpsampleBilinear2DBackward0",
-        "UpsampleBicubic2DBackward0", "UpsampleTrilinear3DBackward0",
-        "UpsampleNearest3DBackward0", "UpsampleNearestExact3DBackward0",
-        "UpsampleBilinear2DAaBackward0", "UpsampleBicubic2DAaBackward0")
-
-
-# -- constant padding ----------------------------------------------------------------------
-def _cpad_rule(ns, g, meta):
-    return (ns.getitem(g, meta[0]),)
-
-
-ConstantPadNdBackward0 = node_class("ConstantPadNdBackward0", _cpad_rule, meta=("key", "pad"))
-
-
-def constant_pad_op(x, pad, value):
-    """x padded by pad (pairs from the last dim backwards, negatives crop) with value."""
-    nd = len(pad) // 2
-    xd = x._data
-    shape = xd.shape
-    if nd > xd.ndim:
-        raise RuntimeError(f"Length of pad should be no more than twice the number of "
-                           f"dimensions of the input. Pad length is {len(pad)} while the input "
-                           f"has {xd.ndim} dimensions.")
-    src, dst, new = [slice(None)] * xd.ndim, [slice(None)] * xd.ndim, list(shape)
-    for i in range(nd):
-        ax = xd.ndim - 1 - i
-        lo, hi = pad[2 * i], pad[2 * i + 1]
-        n = shape[ax]
-        size = n + lo + hi
-        if size < 0:
-            raise RuntimeError(
-                f"The input size {n}, plus negative padding {lo} and {hi} resulted in a "
-                f"negative output size, which is invalid. Check dimension {ax} of your input.")
-        new[ax] = size
-        s0, s1 = max(-lo, 0), n - max(-hi, 0)
-        src[ax] = slice(s0, max(s1, s0))
-        dst[ax] = slice(max(lo, 0), max(lo, 0) + max(s1 - s0, 0))
-    out = np.full(new, value, xd.dtype) if value != 0 else np.zeros(new, xd.dtype)
-    out[tuple(dst)] = xd[tuple(src)]
-    if _state.grad_enabled and x._rg:
-        if all(p >= 0 for p in pad):
-            key = tuple(dst)
-            return record(out, ConstantPadNdBackward0, (x,), meta=(key, tuple(pad)))
-        # with cropping, the gradient is itself a (zero) constant pad with negated amounts
-        cls = node_class("ConstantPadNdBackward0", _cpad_neg_rule, meta=("key", "pad"))
-        return record(out, cls, (x,), meta=(None, tuple(-p for p in pad)))
-    return _make(out)
-
-
-def _cpad_neg_rule(ns, g, meta):
-    return (ns.cpad(g, meta[1]),)
-
-
-ns_def("cpad", lambda g, pad: constant_pad_op(_make(g), pad, 0)._data,
-       lambda g, pad: constant_pad_op(g, pad, 0))
-declare("pad", "ConstantPadNdBackward0", "ReflectionPad1DBackward0", "ReflectionPad2DBackward0",
-        "ReplicationPad1DBackward0", "ReplicationPad2DBackward0", "CopySlices")
+@defop(name="F.conv_transpose3d", nodes=(ConvBi,), batch=spatial(4), samples=[
+    S((1, 2, 2, 2, 2), (2, 2, 2, 2, 2), (2,), kwargs={"stride": 2, "padding": 1,
+                                                      "output_padding": 1},
+      vmap_refused=_WEIGHT_BATCHED),
+    S((1, 2, 2, 2, 2), (2, 2, 2, 2, 2), (2,), kwargs={"stride": 2, "padding": 1,
+                                                      "output_padding": 1},
+      nondiff=(1, 2), id="input-batched")])
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """3-d transposed convolution; weight is (C_in, C_out / groups, kd, kh, kw)."""
+    _conv3d_checks("conv_transpose3d", input, weight, stride, padding, dilation, groups)
+    op, s, d = (_tuple(v, 3) for v in (output_padding, stride, dilation))
+    if len(op) == len(s) == len(d) == 3 and any(o >= si and o >= di
+                                                for o, si, di in zip(op, s, d)):
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            f"output_padding_depth: {op[0]} output_padding_height: {op[1]} "
+            f"output_padding_width: {op[2]} stride_depth: {s[0]} stride_height: {s[1]} "
+            f"stride_width: {s[2]} dilation_depth: {d[0]} dilation_height: {d[1]} "
+            f"dilation_width: {d[2]}")
+    return _conv_t("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding,
+                   groups, dilation)

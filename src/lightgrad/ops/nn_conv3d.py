@@ -1,6 +1,8 @@
-"""3-d convolution and pooling kernels, over (N, C, D, H, W) arrays.
+"""3-d pooling (F.max_pool3d, F.max_pool3d_with_indices, F.avg_pool3d,
+F.adaptive_avg_pool3d), declared with torch's signature, and the 3-d convolution and
+pooling kernels, over (N, C, D, H, W) arrays.
 
-The convolution ops, their rules and node classes are those of ops.nn_conv: its array
+The 3-d convolutions (F.conv3d, F.conv_transpose3d) are the ops of ops.nn_conv: its array
 kernels conv_np / conv_bi_np / conv_bw_np hand 5-d arrays to the kernels here, so F, Bi and
 Bw (and with them gradients of any order, and the transposed convolution) work in 3-d
 unchanged. The kernels work channels-last inside, as the 2-d ones do: im2col through a
@@ -8,16 +10,18 @@ strided view plus one BLAS matmul per group.
 
 Pooling: max pooling is a primitive with its own node (the gradient scatters to the flat
 argmax indices, which are also what return_indices gives); average and adaptive average
-pooling are linear maps declared with their adjoints (nn_conv._LinearPair).
+pooling are linear maps declared with their adjoints (_spatial._LinearPair).
 """
 import numpy as np
 
 from .._graph.grad_mode import state as _state
-from . import nn_conv as _c
 from .._tensor import _make
-from ._core import declare, node_class, ns_def, record
+from ._batching import spatial
+from ._core import Sample as S, defop, node_class, ns_def, record
+from ._spatial import (_LinearPair, _avg_divisor, _distinct, _gemm, _out_size, _pool_args,
+                       _strided, _tuple, adaptive_matrix, pool_out_size)
 
-__all__ = []
+__all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
 
 
 # -- convolution kernels -------------------------------------------------------------------
@@ -38,7 +42,7 @@ def _cols_cl(xp, G, k, s, d, outs):
     N, C = xp.shape[0], xp.shape[-1]
     Cg = C // G
     s0, s1, s2, s3, s4 = xp.strides
-    v = _c._strided(xp, (G, N) + tuple(outs) + tuple(k) + (Cg,),
+    v = _strided(xp, (G, N) + tuple(outs) + tuple(k) + (Cg,),
                     (Cg * s4, s0, s1 * s[0], s2 * s[1], s3 * s[2], s1 * d[0], s2 * d[1],
                      s3 * d[2], s4))
     return v.reshape(G, N * int(np.prod(outs)), -1)
@@ -69,7 +73,7 @@ def _core(xp, w, G, s, d, outs, b=None, keep=None):
     col = _cols_cl(xp, G, w.shape[2:], s, d, outs)
     if keep is not None:
         keep.append(col)
-    y = _c._gemm(col, _w_mat(w, G))
+    y = _gemm(col, _w_mat(w, G))
     y = y.reshape((G,) + y.shape[-2:])
     if b is not None:
         y += b.reshape(G, 1, -1)
@@ -80,7 +84,7 @@ def conv3d_np(x, w, p, b=None, keep=None):
     """F(x, w) for x (N, C, D, H, W), w (Co, C/groups, kd, kh, kw); p as in nn_conv."""
     s, pads, d, G = p
     ins, k = x.shape[2:], w.shape[2:]
-    outs = tuple(_c._out_size(n, ki, si, di, lo, hi)
+    outs = tuple(_out_size(n, ki, si, di, lo, hi)
                  for n, ki, si, di, (lo, hi) in zip(ins, k, s, d, pads))
     if min(outs) <= 0:
         padded = " x ".join(str(n + lo + hi) for n, (lo, hi) in zip(ins, pads))
@@ -97,7 +101,7 @@ def conv3d_bw_np(x, g, p, wshape, col=None):
     k = tuple(wshape[2:])
     if col is None:
         col = _cols_cl(_padded_cl(x, pads), G, k, s, d, g.shape[2:])
-    gw = _c._gemm(col.transpose(0, 2, 1), _rows(g, G))
+    gw = _gemm(col.transpose(0, 2, 1), _rows(g, G))
     gw = gw.reshape((G,) + k + (Cg, Co // G)).transpose(0, 5, 4, 1, 2, 3)
     return np.ascontiguousarray(gw).reshape(wshape)
 
@@ -147,13 +151,13 @@ def _pad3(x, pads, value=0.0):
 def _windows(xp, k, s, d, outs):
     """(kd*kh*kw, M, Do, Ho, Wo) view of the windows of xp (M, Dp, Hp, Wp)."""
     s0, s1, s2, s3 = xp.strides
-    v = _c._strided(xp, tuple(k) + (xp.shape[0],) + tuple(outs),
+    v = _strided(xp, tuple(k) + (xp.shape[0],) + tuple(outs),
                     (s1 * d[0], s2 * d[1], s3 * d[2], s0, s1 * s[0], s2 * s[1], s3 * s[2]))
     return v.reshape((int(np.prod(k)), xp.shape[0]) + tuple(outs))
 
 
 def pool_outs(ins, k, s, p, d, ceil):
-    return tuple(_c.pool_out_size(n, ki, si, pi, di, ceil)
+    return tuple(pool_out_size(n, ki, si, pi, di, ceil)
                  for n, ki, si, pi, di in zip(ins, k, s, p, d))
 
 
@@ -215,7 +219,6 @@ def max_pool3d_op(x, k, s, p, d, outs):
     return _make(vals), _make(idx)
 
 
-declare("max_pool3d max_pool3d_with_indices", "MaxPool3DWithIndicesBackward0")
 
 
 # -- average pooling -----------------------------------------------------------------------
@@ -242,9 +245,8 @@ def _avgpool3d_adj_np(g, args):
     return np.ascontiguousarray(out).reshape(tuple(g.shape[:-3]) + ins)
 
 
-AVGPOOL3D = _c._LinearPair("avgpool3d", "AvgPool3DBackward0", _avgpool3d_np,
-                           "AvgPool3DBackwardBackward0", _avgpool3d_adj_np)
-declare("avg_pool3d", "AvgPool3DBackward0")
+AVGPOOL3D = _LinearPair("avgpool3d", "AvgPool3DBackward0", _avgpool3d_np,
+                         "AvgPool3DBackwardBackward0", _avgpool3d_adj_np)
 
 
 def avg_pool3d_op(x, k, s, p, ceil, include_pad, divisor_override):
@@ -253,7 +255,7 @@ def avg_pool3d_op(x, k, s, p, ceil, include_pad, divisor_override):
     if divisor_override:
         div = np.full(outs, float(divisor_override))
     else:
-        a, b, c = (_c._avg_divisor(n, ki, si, pi, o, include_pad).astype(float)
+        a, b, c = (_avg_divisor(n, ki, si, pi, o, include_pad).astype(float)
                    for n, ki, si, pi, o in zip(ins, k, s, p, outs))
         div = a[:, None, None] * b[None, :, None] * c[None, None, :]
     return AVGPOOL3D.f(x, (k, s, p, outs, div, tuple(x.shape)))
@@ -270,13 +272,133 @@ def _sep3_adj_np(g, mats):
     return _sep3_np(g, tuple(m.T for m in mats))
 
 
-ADAPTIVE3D = _c._LinearPair("adaptive_avg3d", "AdaptiveAvgPool3DBackward0", _sep3_np,
-                            "AdaptiveAvgPool3DBackwardBackward0", _sep3_adj_np)
-declare("adaptive_avg_pool3d", "AdaptiveAvgPool3DBackward0")
-# F.pad over three dims: nn_conv.sepmap with one selection matrix per dim
-declare("pad", "ReflectionPad3DBackward0", "ReplicationPad3DBackward0")
+ADAPTIVE3D = _LinearPair("adaptive_avg3d", "AdaptiveAvgPool3DBackward0", _sep3_np,
+                          "AdaptiveAvgPool3DBackwardBackward0", _sep3_adj_np)
 
 
 def adaptive_avg_pool3d_op(x, outs):
-    mats = tuple(_c.adaptive_matrix(n, o) for n, o in zip(x.shape[-3:], outs))
+    mats = tuple(adaptive_matrix(n, o) for n, o in zip(x.shape[-3:], outs))
     return ADAPTIVE3D.f(x, mats)
+
+
+# -- the public 3-d pools: torch's arguments and checks ------------------------------------
+def _bad_len(v, n):
+    return isinstance(v, (list, tuple)) and len(v) not in (1, n)
+
+
+def _check_ndim(input):
+    if input.ndim not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+
+
+def _check_outs(input, outs):
+    if any(o <= 0 for o in outs):
+        C = input.shape[-4]
+        ins = "x".join(str(v) for v in (C,) + tuple(input.shape[-3:]))
+        os_ = "x".join(str(v) for v in (C,) + tuple(outs))
+        raise RuntimeError(f"Given input size: ({ins}). Calculated output size: ({os_}). "
+                           "Output size is too small")
+
+
+def _max_args(kernel_size, stride, padding, dilation):
+    if _bad_len(kernel_size, 3):
+        raise RuntimeError("max_pool3d: kernel_size must either be a single int, or a tuple of "
+                           "three ints")
+    if stride is not None and _bad_len(stride, 3) and len(stride):
+        raise RuntimeError("max_pool3d: stride must either be omitted, a single int, or a "
+                           "tuple of three ints")
+    if _bad_len(padding, 3):
+        raise RuntimeError("max_pool3d: padding must either be a single int, or a tuple of "
+                           "three ints")
+    if _bad_len(dilation, 3):
+        raise RuntimeError("max_pool3d: dilation must be either a single int, or a tuple of "
+                           "three ints")
+    if stride is not None and not isinstance(stride, (list, tuple)) and int(stride) == 0 or \
+            isinstance(stride, (list, tuple)) and any(int(v) == 0 for v in stride):
+        raise RuntimeError("stride should not be zero")
+
+
+@defop(name="F.max_pool3d_with_indices", nodes=(MaxPool3DBackward,), batch=spatial(4),
+       samples=[S((1, 2, 2, 3, 4), args=((1, 2, 2),), domain=_distinct)])
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """3-d max pooling and the flat (D*H*W) argmax positions."""
+    _max_args(kernel_size, stride, padding, dilation)
+    _check_ndim(input)
+    k, s, p, d = _pool_args(kernel_size, stride, padding, dilation, 3)
+    outs = pool_outs(tuple(input.shape[-3:]), k, s, p, d, ceil_mode)
+    _check_outs(input, outs)
+    return max_pool3d_op(input, k, s, p, d, outs)
+
+
+@defop(name="F.max_pool3d", nodes=(MaxPool3DBackward,), batch=spatial(4), samples=[
+    S((1, 2, 4, 4, 4), args=(2,), domain=_distinct),
+    S((2, 3, 4, 5), args=(3,), kwargs={"stride": 2, "padding": 1, "ceil_mode": True,
+                                       "return_indices": True},
+      domain=_distinct, id="unbatched-pad-ceil-indices"),
+    S((1, 1, 3, 4, 4), args=((2, 1, 2),), kwargs={"stride": 1, "dilation": 2},
+      domain=_distinct, id="dilated-overlap")])
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """3-d max pooling over (N, C, D, H, W) or (C, D, H, W): `F.max_pool3d(x, 2)`."""
+    out, idx = max_pool3d_with_indices(input, kernel_size, stride, padding, dilation,
+                                       ceil_mode)
+    return (out, idx) if return_indices else out
+
+
+@defop(name="F.avg_pool3d", nodes=(AVGPOOL3D.fcls,), batch=spatial(4), samples=[
+    S((1, 2, 4, 4, 4), args=(2,)),
+    S((1, 1, 3, 4, 5), args=(3,), kwargs={"stride": 2, "padding": 1, "ceil_mode": True,
+                                          "count_include_pad": False}, id="pad-ceil"),
+    S((2, 3, 3, 3), args=(2,), kwargs={"stride": 1, "divisor_override": 3},
+      id="unbatched-divisor")])
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """3-d average pooling over (N, C, D, H, W) or (C, D, H, W)."""
+    if _bad_len(kernel_size, 3):
+        raise RuntimeError("avg_pool3d: kernel_size must be a single int, or a tuple of three "
+                           "ints")
+    if stride is not None and _bad_len(stride, 3) and len(stride):
+        raise RuntimeError("avg_pool3d: stride must be omitted, a single int, or a tuple of "
+                           "three ints")
+    if _bad_len(padding, 3):
+        raise RuntimeError("avg_pool3d: padding must be a single int, or a tuple of three ints")
+    k = _tuple(kernel_size, 3)
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
+        else _tuple(stride, 3)
+    if any(v == 0 for v in s):
+        raise RuntimeError("stride should not be zero")
+    _check_ndim(input)
+    k, s, p, _ = _pool_args(kernel_size, stride, padding, 1, 3)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    ins = tuple(input.shape[-3:])
+    if any(n < ki for n, ki in zip(ins, k)):
+        raise RuntimeError(f"input image (T: {ins[0]} H: {ins[1]} W: {ins[2]}) smaller than "
+                           f"kernel size (kT: {k[0]} kH: {k[1]} kW: {k[2]})")
+    _check_outs(input, pool_outs(ins, k, s, p, (1, 1, 1), ceil_mode))
+    return avg_pool3d_op(input, k, s, p, ceil_mode, count_include_pad, divisor_override)
+
+
+@defop(name="F.adaptive_avg_pool3d", nodes=(ADAPTIVE3D.fcls,), batch=spatial(4), samples=[
+    S((1, 2, 3, 5, 4), args=((2, 3, 2),)),
+    S((2, 2, 2, 2, 2), args=(1,), id="global")])
+def adaptive_avg_pool3d(input, output_size):
+    """Average pooling to a fixed (D, H, W) (torch's windows floor(i*n/o)..ceil); None
+    keeps the input's size."""
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got "
+                           f"{list(input.shape)}")
+    outs = output_size if isinstance(output_size, (list, tuple)) else (output_size,) * 3
+    if len(outs) != 3:
+        raise RuntimeError("adaptive_avg_pool3d: output_size must be 3")
+    outs = tuple(input.shape[-3 + i] if o is None else int(o) for i, o in enumerate(outs))
+    if any(o < 0 for o in outs):
+        raise RuntimeError("adaptive_avg_pool3d: elements of output_size must be greater than "
+                           f"or equal to 0 but received {{{outs[0]}, {outs[1]},{outs[2]}}}")
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"adaptive_avg_pool3d_cpu\" not implemented for "
+                                  f"'{input.dtype._legacy}'")
+    if outs == (1, 1, 1):
+        return input.mean((-3, -2, -1), keepdim=True)     # as torch: a MeanBackward1 node
+    return adaptive_avg_pool3d_op(input, outs)

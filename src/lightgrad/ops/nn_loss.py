@@ -1,12 +1,8 @@
 """nn.functional's losses that torch computes in one kernel (F.mse_loss, F.smooth_l1_loss,
 F.huber_loss, F.binary_cross_entropy(_with_logits), F.nll_loss) and F.embedding, each one
 NumPy computation plus one node with torch's name (MseLossBackward0, NllLossBackward0, ...),
-declared once with its rule.
-
-The reduction helpers here (reduction_enum, legacy_reduction, broadcast_pair,
-reduce_composite) also serve the composite losses of nn/_functional (l1_loss,
-cross_entropy, kl_div, the margin losses), which use only public ops.
-"""
+declared once with its rule; the reduction helpers here also serve the composite losses of
+nn/_functional (l1_loss, cross_entropy, kl_div, the margin losses)."""
 import warnings
 
 import numpy as np

@@ -1,19 +1,18 @@
-"""Primitives behind nn.functional's prelu and the margin losses torch computes in one
-kernel: soft_margin_loss, multi_margin_loss and multilabel_margin_loss.
-
-Each is one NumPy computation plus one node with torch's name (PreluKernelBackward0,
-SoftMarginLossBackward0, ...) and a rule over the rule namespace (see ops/_core.py). The
-other margin losses are composites in nn/_functional/margin.py.
-"""
+"""nn.functional's margin losses that torch computes in one kernel (F.soft_margin_loss,
+F.multi_margin_loss, F.multilabel_margin_loss), each one NumPy computation plus one node
+with torch's name (SoftMarginLossBackward0, ...), declared once with its rule; the other
+margin losses are composites of public ops in nn/_functional/margin.py."""
 import numpy as np
 
 from .._tensor import _make
 from .._graph.grad_mode import state as _state
-from ._core import declare, node_class, ns_def, record
+from ._batching import per_example_loss
+from ._core import Sample as S, defop, node_class, ns_def, record
 from .inplace import _copy_shape_error
-from .nn_loss import _LEGACY, _float_data, _quiet, _reduce, _scale, reduction_enum
+from .nn_activation import _LEGACY, _F, _float_data, _quiet
+from .nn_loss import _ONLY, _reduce, _scale, legacy_reduction, reduction_enum
 
-__all__ = []
+__all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
 
 
 def _legacy(dtype):
@@ -42,8 +41,19 @@ SoftMarginLossBackward0 = node_class("SoftMarginLossBackward0", _soft_margin_rul
                                      saved=("self", "target"), meta=("reduction", "numel"))
 
 
-def soft_margin_loss(input, target, reduction="mean"):
-    """log(1 + exp(-target * input)), reduced."""
+def _signs(shape, rng):
+    return rng.choice([-1.0, 1.0], shape)
+
+
+@defop(name="F.soft_margin_loss", nodes=(SoftMarginLossBackward0,), batch=per_example_loss(4),
+       samples=[
+           S(make_inputs=lambda rng: [rng.standard_normal((2, 3)), _signs((2, 3), rng)],
+             nondiff=(1,)),
+           S(make_inputs=lambda rng: [rng.standard_normal((2, 3)), _signs((3,), rng)],
+             nondiff=(1,), kwargs={"reduction": "none"}, id="none-bcast")])
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input)) for targets of +-1, reduced."""
+    reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
     red = reduction_enum(reduction)
     x = _float_data(input, "soft_margin_loss")
     y = target._data
@@ -113,9 +123,29 @@ def _out(per, red, none_shape):
     return _reduce(per, red)
 
 
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
-    """sum over i != y of w[y] * max(0, margin - x[y] + x[i]) ** p / C, per sample."""
+def _mm_inputs(rng):
+    return [rng.standard_normal((3, 4)), np.array([0, 3, 1])]
+
+
+@defop(name="F.multi_margin_loss", nodes=(MultiMarginLossBackward0,),
+       batch=per_example_loss(7, per_sample=True), samples=[
+           S(make_inputs=_mm_inputs),
+           S(make_inputs=lambda rng: _mm_inputs(rng) + [rng.uniform(0.5, 2.0, 4)],
+             call=lambda m, x, t, w: _F(m).multi_margin_loss(x, t, p=2, margin=0.8, weight=w,
+                                                             reduction="none"),
+             nondiff=(2,), id="p2-weight-none", vmap_refused=_ONLY),
+           S(make_inputs=lambda rng: [rng.standard_normal(4), np.array(2)],
+             kwargs={"reduction": "sum"}, id="1d-sum")])
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """Multi-class hinge loss: sum over i != y of w[y] max(0, margin - x[y] + x[i]) ** p / C,
+    per sample."""
+    reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
     red = reduction_enum(reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
     x = _float_data(input, "multi_margin_loss_cpu_kernel")
     nframe, dim = _check_matrix(x)
     t = target._data
@@ -166,9 +196,21 @@ MultilabelMarginLossBackward0 = node_class(
     meta=("coef", "grad_shape", "self_sym_sizes"))
 
 
-def multilabel_margin_loss(input, target, reduction="mean"):
-    """For each sample, sum over its target classes j (up to the first -1) and the classes i
-    that are no target of max(0, 1 - x[j] + x[i]), divided by C."""
+def _mlm_inputs(rng):
+    return [rng.standard_normal((3, 4)), np.array([[3, 0, -1, 1], [1, 2, 3, 0], [2, -1, 0, 0]])]
+
+
+@defop(name="F.multilabel_margin_loss", nodes=(MultilabelMarginLossBackward0,),
+       batch=per_example_loss(4, per_sample=True), samples=[
+           S(make_inputs=_mlm_inputs),
+           S(make_inputs=_mlm_inputs, kwargs={"reduction": "none"}, id="none"),
+           S(make_inputs=lambda rng: [rng.standard_normal(4), np.array([2, 0, -1, 3])],
+             kwargs={"reduction": "sum"}, id="1d-sum")])
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Hinge loss between each target class (listed in `target` up to the first -1) and each
+    other class: for each sample, the sum over its target classes j and the classes i that
+    are no target of max(0, 1 - x[j] + x[i]), divided by C."""
+    reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
     red = reduction_enum(reduction)
     x = _float_data(input, "multilabel_margin_loss_forward_out_frame")
     nframe, dim = _check_matrix(x)
@@ -204,9 +246,3 @@ def multilabel_margin_loss(input, target, reduction="mean"):
         return record(data, MultilabelMarginLossBackward0, (input, target), (),
                       (coef, gshape, x.shape))
     return _make(data)
-
-
-declare("prelu", "PreluKernelBackward0")
-declare("soft_margin_loss", "SoftMarginLossBackward0")
-declare("multi_margin_loss", "MultiMarginLossBackward0")
-declare("multilabel_margin_loss", "MultilabelMarginLossBackward0")

@@ -1,4 +1,5 @@
-"""Batch, layer and group normalization as fused primitives with hand-written rules.
+"""Normalization of nn.functional: F.batch_norm, F.instance_norm, F.layer_norm and
+F.group_norm, fused primitives with hand-written rules, declared with torch's signature.
 
 All three normalize a view of the input over some axes, then scale and shift per parameter:
     xhat = (x - mean) * rstd,  y = xhat * weight + bias.
@@ -6,13 +7,16 @@ One rule serves them; the statistics come from `ns.norm_stats`, which returns th
 cached arrays on the fast path and recomputes them differentiably under create_graph, so
 gradients of gradients flow through the statistics too.
 """
+import numbers
+
 import numpy as np
 
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
-from ._core import declare, node_class, ns_def, record
+from .._graph.grad_mode import no_grad, state as _state
+from ._batching import arg, fold_into_batch, leading_batch_needs, vmap_error
+from ._core import Sample as S, defop, node_class, ns_def, record
 
-__all__ = []
+__all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
 
 
 def _rg(t):
@@ -81,9 +85,6 @@ BatchNormEval = node_class("NativeBatchNormBackward0", _norm_eval_rule, ("input"
                            _META)
 LayerNorm = node_class("NativeLayerNormBackward0", _norm_rule, ("input", "weight"), _META)
 GroupNorm = node_class("NativeGroupNormBackward0", _norm_rule, ("input", "weight"), _META)
-declare("batch_norm instance_norm", "NativeBatchNormBackward0")
-declare("layer_norm", "NativeLayerNormBackward0")
-declare("group_norm", "NativeGroupNormBackward0")
 
 
 def _float(x):
@@ -125,8 +126,51 @@ def _check_param(name, t, C):
         raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
 
 
-def batch_norm_op(x, running_mean, running_var, weight, bias, training, momentum, eps):
-    """torch.nn.functional.batch_norm."""
+# -- vmap ----------------------------------------------------------------------------------
+def _batch_norm_rule(c, args, kwargs):
+    """batch_norm with running statistics (training=False) normalizes each element alone;
+    in training mode its statistics would mix the examples, so it is refused."""
+    if arg(args, kwargs, 5, "training", False):
+        raise vmap_error("F.batch_norm in training mode has no batching rule: its batch "
+                         "statistics would mix the examples; use the running statistics "
+                         "(training=False) or a norm without batch statistics")
+    return _FOLD(c, args, kwargs)
+
+
+def _layer_norm_check(c, x, args, kwargs):
+    """layer_norm treats leading dims as a batch, but each example must have the dims it
+    normalizes over (or the batch dim would join them)."""
+    if len(tuple(arg(args, kwargs, 1, "normalized_shape"))) > x.dim():
+        raise RuntimeError("layer_norm: normalized_shape has more dims than the input")
+
+
+_FOLD = fold_into_batch(2)
+_LEADING = leading_batch_needs(_layer_norm_check)
+
+
+def _bn_eval(m, x, w, b):
+    rm = m.tensor([0.1, -0.2], dtype=m.float64)
+    rv = m.tensor([0.5, 2.0], dtype=m.float64)
+    return m.nn.functional.batch_norm(x, rm, rv, w, b, training=False)
+
+
+_TRAINING = "in training mode has no batching rule"
+_AFFINE = "has a batching rule for a batched input only"    # the samples batch weight, bias
+
+
+# -- the public ops ------------------------------------------------------------------------
+@defop(name="F.batch_norm", nodes=(BatchNorm,), batch=_batch_norm_rule, samples=[
+    S((3, 2, 2), (2,), (2,), call=lambda m, x, w, b: m.nn.functional.batch_norm(
+        x, None, None, w, b, training=True), vmap_refused=_TRAINING),
+    S((4, 3), call=lambda m, x: m.nn.functional.batch_norm(x, None, None, training=True),
+      id="2d-noaffine", vmap_refused=_TRAINING),
+    S((2, 2, 3), (2,), (2,), call=_bn_eval, id="eval", vmap_refused=_AFFINE),
+    S((2, 2, 3), (2,), (2,), call=_bn_eval, nondiff=(1, 2), id="eval-input-batched")])
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-05):
+    """Batch normalization over all dims but the channel dim (1); in training, the running
+    statistics are updated in place with `momentum` (the variance unbiased, as torch)."""
+    x = input
     if x.ndim < 2:
         raise ValueError(f"Expected 2D or 3D input (got {x.ndim}D input)")
     C = x.shape[1]
@@ -174,8 +218,36 @@ def batch_norm_op(x, running_mean, running_var, weight, bias, training, momentum
     return _make(y)
 
 
-def layer_norm_op(x, normalized_shape, weight, bias, eps):
-    """torch.nn.functional.layer_norm."""
+@defop(name="F.instance_norm", nodes=(BatchNorm,), batch=_FOLD, samples=[S((2, 2, 4))])
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-05):
+    """Normalization of each (sample, channel) plane over its spatial dims."""
+    N, C = input.shape[:2]
+    x = input.reshape(1, N * C, *input.shape[2:])
+    rm = None if running_mean is None else running_mean.repeat(N)
+    rv = None if running_var is None else running_var.repeat(N)
+    w = None if weight is None else weight.repeat(N)
+    b = None if bias is None else bias.repeat(N)
+    y = batch_norm(x, rm, rv, w, b, use_input_stats, momentum, eps)
+    if use_input_stats and running_mean is not None:
+        with no_grad():
+            running_mean.copy_(rm.reshape(N, C).mean(0))
+            running_var.copy_(rv.reshape(N, C).mean(0))
+    return y.view(input.shape)
+
+
+@defop(name="F.layer_norm", nodes=(LayerNorm,), batch=_LEADING, samples=[
+    S((2, 3), (3,), (3,), call=lambda m, x, w, b: m.nn.functional.layer_norm(x, (3,), w, b),
+      vmap_refused="with a batched argument other than the first has no batching rule"),
+    S((2, 2, 3), args=((2, 3),), id="2dims"),
+    S((2, 3), (3,), (3,), call=lambda m, x, w, b: m.nn.functional.layer_norm(x, (3,), w, b),
+      nondiff=(1, 2), id="input-batched")])
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+    """Normalization over the last len(normalized_shape) dims."""
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    x = input
     k = len(normalized_shape)
     if tuple(x.shape[x.ndim - k:]) != tuple(normalized_shape) or k > x.ndim:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
@@ -193,8 +265,14 @@ def layer_norm_op(x, normalized_shape, weight, bias, eps):
                               eps, LayerNorm))
 
 
-def group_norm_op(x, G, weight, bias, eps):
-    """torch.nn.functional.group_norm."""
+@defop(name="F.group_norm", nodes=(GroupNorm,), batch=_FOLD, samples=[
+    S((2, 4, 3), (4,), (4,), call=lambda m, x, w, b: m.nn.functional.group_norm(x, 2, w, b),
+      vmap_refused=_AFFINE),
+    S((2, 4, 3), (4,), (4,), call=lambda m, x, w, b: m.nn.functional.group_norm(x, 2, w, b),
+      nondiff=(1, 2), id="input-batched")])
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
+    """Normalization over groups of channels (and all spatial dims)."""
+    x, G = input, num_groups
     if x.ndim < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{x.ndim}")

@@ -1,7 +1,8 @@
 """nn.functional: activations, linear layers, dropout, embedding, distances and losses.
 
-Heavy ops are primitives in ops/nn_loss.py; the rest is written with public tensor ops,
-so each function shows the node torch shows for it.
+The ops torch computes in one kernel are declared in ops/nn_activation.py and
+ops/nn_loss.py and imported here; the rest is written with public tensor ops, so each
+function shows the node torch shows for it.
 
 >>> import lightgrad as torch
 >>> import lightgrad.nn.functional as F
@@ -11,13 +12,18 @@ tensor([0., 2.])
 import math
 import warnings
 
-import numpy as np
-
 import lightgrad as _lg
 from ..._tensor import Tensor
 from ..._graph.grad_mode import no_grad
-from ...ops import nn_loss as _P
-from ...ops._core import inplace as _inplace
+from ...ops.nn_activation import (_SELU_ALPHA, _SELU_SCALE, celu, celu_, elu, elu_, gelu,
+                                  glu, hardshrink, hardsigmoid, hardswish, hardtanh, hardtanh_,
+                                  leaky_relu, leaky_relu_, logsigmoid, mish, relu6, selu, selu_,
+                                  silu, softplus, softshrink, threshold, threshold_)
+from ...ops.nn_loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
+                            broadcast_pair as _broadcast_pair, embedding, huber_loss,
+                            legacy_reduction as _legacy_reduction, mse_loss, nll_loss,
+                            reduce_composite as _reduce_composite,
+                            reduction_enum as _reduction_enum, smooth_l1_loss)
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_",
@@ -32,21 +38,6 @@ __all__ = [
 ]
 
 
-def _apply(fn, input, inplace, *args):
-    """fn(input, *args), or written into input when inplace (torch's `inplace=True`)."""
-    if inplace:
-        return _inplace(input, fn, *args)
-    return fn(input, *args)
-
-
-def _apply_saving_result(fn, input, inplace, *args):
-    """Like _apply; the in-place form records the node that saves the result (torch's
-    LeakyReluBackward1, EluBackward1, ...)."""
-    if inplace:
-        return _inplace(input, fn, *args, _inplace=True)
-    return fn(input, *args)
-
-
 # -- activations ------------------------------------------------------------------------------
 def relu(input, inplace=False):
     """max(input, 0)."""
@@ -57,58 +48,6 @@ def relu_(input):
     return input.relu_()
 
 
-def relu6(input, inplace=False):
-    """min(max(input, 0), 6); torch computes it as hardtanh(input, 0, 6)."""
-    return hardtanh(input, 0.0, 6.0, inplace)
-
-
-def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return _apply_saving_result(_P.leaky_relu, input, inplace, negative_slope)
-
-
-def leaky_relu_(input, negative_slope=0.01):
-    return leaky_relu(input, negative_slope, True)
-
-
-def elu(input, alpha=1.0, inplace=False):
-    return _apply_saving_result(_P.elu, input, inplace, alpha)
-
-
-def elu_(input, alpha=1.0):
-    return elu(input, alpha, True)
-
-
-def selu(input, inplace=False):
-    return _apply_saving_result(_P.selu, input, inplace)
-
-
-def selu_(input):
-    return selu(input, True)
-
-
-def celu(input, alpha=1.0, inplace=False):
-    return _apply_saving_result(_P.celu, input, inplace, alpha)
-
-
-def celu_(input, alpha=1.0):
-    return celu(input, alpha, True)
-
-
-def gelu(input, approximate="none"):
-    """x * Phi(x); approximate='tanh' uses the tanh formula."""
-    return _P.gelu(input, approximate)
-
-
-def silu(input, inplace=False):
-    """x * sigmoid(x)."""
-    return _apply(_P.silu, input, inplace)
-
-
-def mish(input, inplace=False):
-    """x * tanh(softplus(x))."""
-    return _apply(_P.mish, input, inplace)
-
-
 def sigmoid(input):
     return _lg.sigmoid(input)
 
@@ -117,61 +56,13 @@ def tanh(input):
     return _lg.tanh(input)
 
 
-def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta x)) / beta, linear above `threshold`."""
-    return _P.softplus(input, beta, threshold)
-
-
 def softsign(input):
     """x / (1 + |x|)."""
     return input / (input.abs() + 1)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return _apply(_P.hardtanh, input, inplace, min_val, max_val)
-
-
-def hardtanh_(input, min_val=-1.0, max_val=1.0):
-    return hardtanh(input, min_val, max_val, True)
-
-
-def hardswish(input, inplace=False):
-    return _apply(_P.hardswish, input, inplace)
-
-
-def hardsigmoid(input, inplace=False):
-    return _apply(_P.hardsigmoid, input, inplace)
-
-
-def logsigmoid(input):
-    """log(sigmoid(x)), computed stably."""
-    return _P.logsigmoid(input)
-
-
-def threshold(input, threshold, value, inplace=False):
-    """input where input > threshold, else value."""
-    return _apply_saving_result(_P.threshold, input, inplace, threshold, value)
-
-
-def threshold_(input, threshold, value):
-    return _apply_saving_result(_P.threshold, input, True, threshold, value)
-
-
-def hardshrink(input, lambd=0.5):
-    return _P.hardshrink(input, lambd)
-
-
-def softshrink(input, lambd=0.5):
-    return _P.softshrink(input, lambd)
-
-
 def tanhshrink(input):
     return input - input.tanh()
-
-
-def glu(input, dim=-1):
-    """a * sigmoid(b), where a and b are the halves of input along dim."""
-    return _P.glu(input, dim)
 
 
 def _softmax_dim(name, ndim, stacklevel):
@@ -290,7 +181,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
         return input
     if p == 1.0:
         return input * 0.0
-    alpha_p = -_P._SELU_ALPHA * _P._SELU_SCALE
+    alpha_p = -_SELU_ALPHA * _SELU_SCALE
     a = 1.0 / math.sqrt((alpha_p * alpha_p * p + 1) * (1 - p))
     keep = (_lg.rand(tuple(input.shape), dtype=input.dtype) >= p).to(input.dtype)
     b = (keep - 1) * (alpha_p * a) + alpha_p * a * p
@@ -303,31 +194,6 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 
 # -- embedding ------------------------------------------------------------------------------
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
-    """Rows of `weight` at the integer indices `input`."""
-    n = weight.shape[0]
-    if padding_idx is not None:
-        if padding_idx > 0:
-            assert padding_idx < n, "Padding_idx must be within num_embeddings"
-        elif padding_idx < 0:
-            assert padding_idx >= -n, "Padding_idx must be within num_embeddings"
-            padding_idx = n + padding_idx
-    if max_norm is not None:
-        _embedding_renorm_(weight, input, max_norm, norm_type)
-    return _P.embedding(input, weight, padding_idx, scale_grad_by_freq)
-
-
-def _embedding_renorm_(weight, input, max_norm, norm_type):
-    """Scale the rows `input` refers to down to norm `max_norm`, in place (no gradient)."""
-    with no_grad():
-        idx = _lg.tensor(np.unique(input.numpy().reshape(-1)))
-        rows = weight[idx]
-        norms = rows.norm(p=norm_type, dim=1, keepdim=True)
-        scale = _lg.where(norms > max_norm, max_norm / (norms + 1e-7), _lg.ones_like(norms))
-        weight[idx] = rows * scale
-
-
 def one_hot(tensor, num_classes=-1):
     """int64 one-hot encoding along a new last dimension."""
     if not isinstance(tensor, Tensor) or tensor.dtype is not _lg.int64:
@@ -368,46 +234,6 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 
 # -- losses ---------------------------------------------------------------------------------
-def _legacy_reduction(size_average, reduce, reduction):
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    ret = "mean" if size_average and reduce else ("sum" if reduce else "none")
-    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}'"
-                  " instead.", stacklevel=3)
-    return ret
-
-
-def _broadcast_pair(input, target):
-    if tuple(target.shape) != tuple(input.shape):
-        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
-                      f"({input.shape}). This will likely lead to incorrect results due to "
-                      "broadcasting. Please ensure they have the same size.", stacklevel=3)
-        shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
-        input, target = input.expand(shape), target.expand(shape)
-    return input, target
-
-
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """Mean squared error."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    input, target = _broadcast_pair(input, target)
-    if weight is not None:
-        d = (input - target) ** 2 * weight
-        return _reduce_composite(d, reduction)
-    return _P.mse_loss(input, target, reduction)
-
-
-def _reduce_composite(x, reduction):
-    _P.reduction_enum(reduction)
-    if reduction == "mean":
-        return x.mean()
-    if reduction == "sum":
-        return x.sum()
-    return x
-
-
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -418,36 +244,12 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _reduce_composite(d, reduction)
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    """Quadratic below beta, linear above (divided by beta)."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    if beta == 0.0:     # torch computes the beta=0 case as l1_loss
-        return l1_loss(input, target, reduction=reduction)
-    input, target = _broadcast_pair(input, target)
-    return _P.smooth_l1_loss(input, target, reduction, beta)
-
-
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    """Quadratic below delta, linear (slope delta) above."""
-    input, target = _broadcast_pair(input, target)
-    if weight is not None:
-        raise NotImplementedError("huber_loss with weight is not supported")
-    return _P.huber_loss(input, target, reduction, delta)
-
-
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-             reduction="mean"):
-    """Negative log likelihood of log-probabilities `input` at class indices `target`."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    return _P.nll_loss(input, target, weight, ignore_index, reduction)
-
-
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """log_softmax over the class dimension, then NLL (class indices) or the cross entropy
     with class probabilities (a float target of input's shape)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    red = _P.reduction_enum(reduction)
+    red = _reduction_enum(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     cdim = 1 if input.dim() >= 2 else 0
@@ -467,7 +269,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if red == 2:
             return -prod.sum()
         return -prod.sum(cdim)
-    nll = _P.nll_loss(lsm, target, weight, ignore_index, reduction)
+    nll = nll_loss(lsm, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0:
         return nll
     ignore = target == ignore_index
@@ -487,21 +289,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     else:
         ret = smooth
     return nll * (1 - label_smoothing) + ret * (label_smoothing / n_cls)
-
-
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
-                         reduction="mean"):
-    """-w (t log x + (1 - t) log(1 - x)), with each log clamped at -100 as torch does."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    return _P.binary_cross_entropy(input, target, weight, reduction)
-
-
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
-                                     reduce=None, reduction="mean", pos_weight=None):
-    """binary_cross_entropy(sigmoid(input), target) computed stably; pos_weight weighs the
-    positive term."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    return _P.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):

@@ -1,8 +1,9 @@
 """nn.functional: prelu and the margin / embedding losses.
 
-prelu, soft_margin_loss, multi_margin_loss and multilabel_margin_loss are primitives
-(ops/nn_margin.py), as torch's kernels are; the other losses are composed of public ops
-the way torch composes them, so they show the same nodes.
+prelu, soft_margin_loss, multi_margin_loss and multilabel_margin_loss are declared in
+ops/nn_activation.py and ops/nn_margin.py (one kernel each, as torch's) and imported here;
+the other losses are composed of public ops the way torch composes them, so they show the
+same nodes.
 
 >>> import lightgrad as torch
 >>> import lightgrad.nn.functional as F
@@ -11,9 +12,9 @@ the way torch composes them, so they show the same nodes.
 tensor(0.5000)
 """
 import lightgrad as _lg
-from ..._tensor import Tensor
-from ...ops import nn_loss as _P
-from ...ops import nn_margin as _M
+from ...ops.nn_activation import prelu
+from ...ops.nn_loss import reduction_enum as _reduction_enum
+from ...ops.nn_margin import multi_margin_loss, multilabel_margin_loss, soft_margin_loss
 from .basic import _legacy_reduction, _reduce_composite, logsigmoid, pairwise_distance
 
 __all__ = [
@@ -25,40 +26,11 @@ __all__ = [
 _EPSILON = 1e-12    # what torch adds to the squared norms in cosine_embedding_loss
 
 
-def prelu(input, weight):
-    """max(0, x) + weight * min(0, x), with one weight per channel (dim 1) or one shared."""
-    if not isinstance(weight, Tensor):
-        raise TypeError("prelu(): argument 'weight' (position 2) must be Tensor, not "
-                        f"{type(weight).__name__}")
-    if input.dtype is not weight.dtype:
-        raise RuntimeError(f"prelu: Type promoting not supported. Got {input.dtype._legacy} "
-                           f"and {weight.dtype._legacy}")
-    nd = input.dim()
-    n = weight.numel()
-    if n != 1:
-        if nd == 0:
-            raise RuntimeError("Not allow zero-dim input tensor.")
-        channels = input.shape[1] if nd > 1 else 1
-        if channels != n:
-            raise RuntimeError("Mismatch of parameter numbers and input channel size. Found "
-                               f"parameter numbers = {n} and channel size = {channels}.")
-    if weight.dim() > 1:
-        raise RuntimeError("prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
-                           f"ndim = {weight.dim()}")
-    if nd != weight.dim():
-        # one weight per channel, broadcast over dim 1 (a view, as torch makes)
-        shape = [1] * nd
-        if nd > 1:
-            shape[1] = n
-        weight = weight.reshape(shape)
-    return _M.prelu(input, weight)
-
-
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                         reduction="mean"):
     """max(0, -target * (input1 - input2) + margin)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _P.reduction_enum(reduction)
+    _reduction_enum(reduction)
     if input1.dim() != input2.dim() or input1.dim() != target.dim():
         raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension "
                            f"but got sizes: input1: {input1.size()}, input2: {input2.size()}, "
@@ -71,36 +43,11 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
                          reduction="mean"):
     """input where target == 1, max(0, margin - input) where target == -1."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _P.reduction_enum(reduction)
+    _reduction_enum(reduction)
     zeros = _lg.zeros_like(input)
     margin_clamp = (margin - input).clamp_min(0)
     out = _lg.where(target != 1, margin_clamp, zeros) + _lg.where(target != -1, input, zeros)
     return _reduce_composite(out, reduction)
-
-
-def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """log(1 + exp(-target * input)) for targets of +-1."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    return _M.soft_margin_loss(input, target, reduction)
-
-
-def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Hinge loss between each target class (listed in `target` up to the first -1) and each
-    other class."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    return _M.multilabel_margin_loss(input, target, reduction)
-
-
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
-                      reduce=None, reduction="mean"):
-    """Multi-class hinge loss: sum over i != y of w[y] max(0, margin - x[y] + x[i]) ** p / C."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _P.reduction_enum(reduction)
-    if p != 1 and p != 2:
-        raise ValueError("only p == 1 and p == 2 supported")
-    if weight is not None and weight.dim() != 1:
-        raise ValueError("weight must be one-dimensional")
-    return _M.multi_margin_loss(input, target, p, margin, weight, reduction)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
@@ -126,7 +73,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
                           reduction="mean"):
     """1 - cos(input1, input2) where target == 1, max(0, cos - margin) where target == -1."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _P.reduction_enum(reduction)
+    _reduction_enum(reduction)
     tdim = target.dim()
     if tdim not in (0, 1):
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -165,7 +112,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                         size_average=None, reduce=None, reduction="mean"):
     """max(0, margin + d(a, p) - d(a, n)) with the p-norm pairwise distance."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _P.reduction_enum(reduction)
+    _reduction_enum(reduction)
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
     _check_triplet_dims(anchor, positive, negative)
