@@ -29,7 +29,7 @@ def render():
         out.append("| op | also | nodes | vmap |\n|---|---|---|---|")
         for d in (d for d in decls if d.module == module):
             names = ", ".join(f"`{n}`" if d.function else f"`Tensor.{n}`" for n in d.names())
-            also = (["method"] if d.name in d.methods else []) + [
+            also = (["method"] if any(n in d.methods for n in d.names()) else []) + [
                 f"`{m}`" for m in d.methods if m not in d.names()] + [
                 f"`{x}`" for x in d.dunders]
             nodes = ", ".join(c if isinstance(c, str) else c.__name__ for c in d.nodes) or "-"

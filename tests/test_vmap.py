@@ -192,7 +192,7 @@ def test_errors_match_torch(expr):
     assert ours == ref
 
 
-def test_missing_batching_rule_names_the_op():
+def test_missing_batching_rule_names_the_op(monkeypatch):
     x = lightgrad.tensor(A)
     # a declared refusal gives its reason, as a function and as a method
     with pytest.raises(RuntimeError, match="nonzero has no batching rule: its output shape "
@@ -200,11 +200,15 @@ def test_missing_batching_rule_names_the_op():
         vmap(lambda r: lightgrad.nonzero(r))(x)
     with pytest.raises(RuntimeError, match="nonzero has no batching rule"):
         vmap(lambda r: r.nonzero())(x)
-    # an op not yet declared with defop and without a rule is named
-    with pytest.raises(RuntimeError, match="no batching rule for Tensor.kron"):
-        vmap(lambda r: r.kron(r))(x)
-    with pytest.raises(RuntimeError, match="no batching rule for lightgrad.kron"):
-        vmap(lambda r: lightgrad.kron(r, r))(x)
+    # a method without a rule, and a function not declared with defop, are named
+    with pytest.raises(RuntimeError, match="no batching rule for Tensor.cumsum_"):
+        vmap(lambda r: r.cumsum_(0))(x)
+
+    def undeclared(t):
+        return t * 2
+    monkeypatch.setattr(lightgrad, "undeclared", undeclared, raising=False)
+    with pytest.raises(RuntimeError, match="no batching rule for lightgrad.undeclared"):
+        vmap(lambda r: lightgrad.undeclared(r))(x)
     # the namespace is restored afterwards
     assert lightgrad.sin.__module__.startswith("lightgrad.ops")
 

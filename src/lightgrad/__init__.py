@@ -22,7 +22,10 @@ from .ops.rearrange import *  # noqa: F401,F403
 from .ops.joining import *  # noqa: F401,F403
 from .ops.convert import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.contraction import *  # noqa: F401,F403
 from .ops.linalg_ext import *  # noqa: F401,F403
+from .ops.linalg_decomp import *  # noqa: F401,F403
+from .ops.linalg_norms import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403
 from .ops.scatter_gather import *  # noqa: F401,F403
 from .ops.like import *  # noqa: F401,F403

@@ -8,12 +8,10 @@ batch dim, operands are lined up on the same logical dims, whole-example reducti
 the example first, ops whose examples would mix are refused. RULES maps each op name
 (methods bare, "F.x" for nn.functional, "linalg.x") to its rule.
 """
-import functools
-
 
 from ._vmap import RULES, _state
 from .ops._batching import (along_dim, arg, elementwise, expand_to, inplace_elementwise,
-                            leading_batch_needs, ndim, norm_dim, phys, set_arg, shift,
+                            ndim, norm_dim, phys, set_arg, shift,
                             softmax_like, vmap_error)
 from .ops._batching import per_example_loss
 from .ops._batched_tensor import rule_of
@@ -52,38 +50,6 @@ def _set(args, kwargs, pos, name, value):
 
 
 
-def _matmul(c, args, kwargs):
-    """matmul's rules for 1-D operands, on logical shapes (also mm, mv, bmm, dot)."""
-    a, b = args[0], args[1]
-    name = c.name
-    if name in ("mm", "bmm") or name == "mv":
-        want = {"mm": (2, 2), "bmm": (3, 3), "mv": (2, 1)}[name]
-        if (a.dim(), b.dim()) != want:
-            raise RuntimeError(f"{name}: expected {want[0]}-D and {want[1]}-D tensors, got "
-                               f"{a.dim()}-D and {b.dim()}-D")
-    if name == "dot":
-        if a.dim() != 1 or b.dim() != 1:
-            raise RuntimeError(f"1D tensors expected, but got {a.dim()}D and {b.dim()}D "
-                               "tensors")
-        return (a * b).sum(-1)
-    av, bv = a.dim() == 1, b.dim() == 1
-    a2 = a.unsqueeze(0) if av else a          # these go through the batching rules
-    b2 = b.unsqueeze(-1) if bv else b
-    nd = max(a2.dim(), b2.dim())
-    mm = _lg().matmul
-    r = c.wrap(mm(_phys(c, a2, nd), _phys(c, b2, nd)))
-    if bv:
-        r = r.squeeze(-1)
-    if av:
-        r = r.squeeze(-2 if not bv else -1)
-    return r
-
-
-def _outer(c, args, kwargs):
-    a, b = args[0], args[1]
-    return a.unsqueeze(-1) * b.unsqueeze(0)
-
-
 def _linear(c, args, kwargs):
     x, w = args[0], args[1]
     b = _arg(args, kwargs, 2, "bias")
@@ -93,24 +59,6 @@ def _linear(c, args, kwargs):
     if x.dim() == 0:
         raise RuntimeError("linear: the input must have at least one dimension")
     return c.wrap(c(x._p, w, b))
-
-
-def _einsum(c, args, kwargs):
-    eq = args[0]
-    ops = list(args[1] if len(args) == 2 and isinstance(args[1], (list, tuple)) else args[1:])
-    lhs, arrow, rhs = eq.replace(" ", "").partition("->")
-    terms = lhs.split(",")
-    if not arrow:
-        letters = sorted(ch for ch in set(lhs.replace(",", "")) if lhs.count(ch) == 1
-                         and ch.isalpha())
-        rhs = "".join(letters)
-    if "." in lhs:
-        raise _error("einsum with '...' has no batching rule yet")
-    free = next(ch for ch in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba"
-                if ch not in eq)
-    new_terms = [free + t if c.batched(o) else t for t, o in zip(terms, ops)]
-    phys = [o._p if c.batched(o) else o for o in ops]
-    return c.wrap(c(f"{','.join(new_terms)}->{free}{rhs}", *phys))
 
 
 def _random(c, args, kwargs):
@@ -130,56 +78,6 @@ def _random(c, args, kwargs):
 # the losses not yet declared (composites of public ops); the declared ones give their rule
 _LOSSES = {"F.l1_loss": per_example_loss(4), "F.kl_div": per_example_loss(4),
            "F.cross_entropy": per_example_loss(6, per_sample=True)}
-
-
-_leading_batch = leading_batch_needs(None)     # each example has 2 or more dims
-
-
-def _linalg_norm(c, args, kwargs):
-    x, ord_, d = args[0], _arg(args, kwargs, 1, "ord"), _arg(args, kwargs, 2, "dim")
-    if d is None and ord_ is not None:
-        args, kwargs = _set(args, kwargs, 2, "dim", (-2, -1) if x.dim() == 2 else -1)
-    return along_dim(2, full="flatten")(c, args, kwargs)
-
-
-def _trace(c, args, kwargs):
-    return _lg().diagonal(args[0]).sum(-1)
-
-
-def _elementwise_dim(pos, name="dim"):
-    """Ops of several same-shaped tensors along a dim (cross): line up, then shift dim."""
-    def rule(c, args, kwargs):
-        d = _arg(args, kwargs, pos, name)
-        if d is None:
-            raise _error(f"{c.name} inside vmap needs an explicit dim")
-        nd = max(_ndim(a) for a in list(args) + list(kwargs.values()))
-        args, kwargs = _set(args, kwargs, pos, name, _norm_dim(d, nd) - nd)   # negative
-        return elementwise(c, args, kwargs)
-    return rule
-
-
-def _solve(c, args, kwargs):
-    """linalg.solve(A, B): B is a vector (batch) when its shape is A's without the last dim;
-    make vectors explicit columns, line the batch dims up, solve, and drop the column."""
-    a, b = args[0], args[1]
-    left = kwargs.get("left", True)
-    vec = b.dim() == 1 or tuple(b.shape) == tuple(a.shape)[:-1]
-    if vec and not left:
-        raise _error("linalg.solve(left=False) with a vector right side has no batching rule")
-    b2 = b.unsqueeze(-1) if vec else b
-    n = c.size(a, b)
-    nd = max(a.dim(), b2.dim())
-
-    def lined_up(t):        # (batch, 1, ..., 1, *t's dims) with nd dims after the batch
-        p = _expand_to(c, t, n)
-        return p.reshape((n,) + (1,) * (nd - t.dim()) + tuple(p.shape[1:]))
-    x = c(lined_up(a), lined_up(b2), **kwargs)
-    return c.wrap(x[..., 0] if vec else x)
-
-
-def _composite(fn):
-    """Ops written as other batched ops (each goes through its own rule)."""
-    return lambda c, args, kwargs: fn(_lg(), *args, **kwargs)
 
 
 # ops not yet declared with defop (whose declarations carry their rule)
@@ -217,40 +115,10 @@ def _register_legacy():
     RULES["numel"] = lambda c, args, kwargs: args[0].numel()
     RULES["is_floating_point"] = lambda c, args, kwargs: args[0].is_floating_point()
     RULES["is_complex"] = lambda c, args, kwargs: args[0].is_complex()
-    RULES.update(matmul=_matmul, mm=_matmul,
-                 bmm=_matmul, mv=_matmul, dot=_matmul, outer=_outer,
-                 ger=_outer, einsum=_einsum)
     RULES["F.linear"] = _linear
     RULES.update(_LOSSES)
     for n in _RANDOM.split():
         RULES[n] = _random
-    for n in ("linalg.inv", "linalg.det", "linalg.slogdet", "linalg.cholesky",
-              "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "linalg.qr",
-              "linalg.pinv", "linalg.matrix_power", "linalg.inv_ex", "linalg.cholesky_ex",
-              "linalg.matrix_exp", "inverse", "det", "logdet", "slogdet", "pinverse",
-              "matrix_power", "matrix_exp"):
-        RULES[n] = _leading_batch
-    RULES["linalg.vector_norm"] = along_dim(2, full="flatten")
-    RULES["linalg.matrix_norm"] = along_dim(2, default=(-2, -1))
-    RULES["linalg.norm"] = _linalg_norm
-    RULES.update(trace=_trace)
-    RULES["linalg.solve"] = _solve
-    for n in ("linalg.cross", "cross"):
-        RULES[n] = _elementwise_dim(2)
-    RULES.update({
-        "addmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1: beta * i + alpha * (a @ b)),
-        "addmv": _composite(lambda lg, i, a, v, *, beta=1, alpha=1: beta * i + alpha * (a @ v)),
-        "baddbmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1:
-                              beta * i + alpha * (a @ b)),
-        "addbmm": _composite(lambda lg, i, a, b, *, beta=1, alpha=1:
-                             beta * i + alpha * (a @ b).sum(0)),
-        "addr": _composite(lambda lg, i, a, b, *, beta=1, alpha=1:
-                           beta * i + alpha * lg.outer(a, b)),
-        "inner": _composite(lambda lg, a, b: (a * b).sum(-1) if a.dim() <= 1 and b.dim() <= 1
-                            else lg.tensordot(a, b, ([-1], [-1]))),
-        "vdot": _composite(lambda lg, a, b: (a * b).sum(-1)),
-        "linalg.multi_dot": _composite(lambda lg, ts: functools.reduce(lg.matmul, ts)),
-    })
 
 
 _register()

@@ -2,4 +2,5 @@
 from . import _core, elementwise, arithmetic, binary_math, logic  # noqa: F401
 from . import reduction, norms, scan_sort, shape, rearrange, joining  # noqa: F401
 from . import convert, linalg, inplace, indexing, scatter_gather  # noqa: F401
-from . import linalg_ext, like, random  # noqa: F401
+from . import contraction, linalg_ext, linalg_decomp, linalg_norms  # noqa: F401
+from . import like, random  # noqa: F401

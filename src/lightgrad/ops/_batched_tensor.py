@@ -232,22 +232,6 @@ def _refused(name):
     return method
 
 
-
-# operators of ops not yet declared with defop (declared ops name their own operators)
-_OPERATORS = {"__matmul__": "matmul"}
-_REFLECTED = {"__rmatmul__": "matmul"}
-
-
-def _operator(op_name, reflected):
-    import lightgrad
-    fn = getattr(lightgrad, op_name)
-
-    def method(self, other):
-        args = (other, self) if reflected else (self, other)
-        return _dispatch(op_name, fn, args, {})
-    return method
-
-
 def setup_methods(declared):
     """BatchedTensor's methods: a dispatching one for every Tensor method with a rule, a
     refusing one for every other public Tensor method."""
@@ -259,10 +243,6 @@ def setup_methods(declared):
         if not callable(attr) or isinstance(attr, type):
             continue
         setattr(BatchedTensor, name, _method(name) if name in RULES else _refused(name))
-    for dunder, name in _OPERATORS.items():
-        setattr(BatchedTensor, dunder, _operator(name, False))
-    for dunder, name in _REFLECTED.items():
-        setattr(BatchedTensor, dunder, _operator(name, True))
     for d in set(declared.values()):
         for dunder in d.dunders:
             setattr(BatchedTensor, dunder, _declared_operator(d.name, dunder))

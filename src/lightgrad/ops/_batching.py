@@ -192,6 +192,21 @@ def composite(fn):
     return rule
 
 
+def elementwise_along(pos, name="dim", default=None):
+    """The rule of an op of several broadcasting tensors along a dim (cross): the operands
+    line up as for `elementwise`, and the dim, counted from the end, names the same dim of
+    every example. default: the dim when it is not given (None: vmap needs it given)."""
+    def rule(c, args, kwargs):
+        d = arg(args, kwargs, pos, name, default)
+        if d is None:
+            raise vmap_error(f"{c.name} inside vmap needs an explicit dim")
+        nd = max(ndim(a) for a in list(args) + list(kwargs.values()))
+        args, kwargs = set_arg(args, kwargs, pos, name, norm_dim(d, nd) - nd)   # negative
+        return elementwise(c, args, kwargs)
+    rule.__name__ = f"elementwise_along({pos})"
+    return rule
+
+
 def sizes_arg(args, kwargs, name):
     """The sizes of view(2, 3), view((2, 3)) or view(shape=(2, 3)) (also permute, expand)."""
     if len(args) > 2 or len(args) == 2 and isinstance(args[1], (int, np.integer)):

@@ -1,18 +1,17 @@
-"""Matrix products (mm, matmul, bmm, mv, dot, outer, addmm family, einsum, tensordot, kron,
-cross, trace), each beside its derivative rule. Decompositions live in linalg_ext."""
-import string
-import warnings
+"""Matrix products: mm, matmul (and @), bmm, mv, dot, vdot, outer / ger and the addmm
+family (addmm, addmv, addbmm, baddbmm, addr), each declared once with its rule, its vmap
+rule and its samples.
 
+einsum, tensordot, inner, kron, trace and cross live in contraction.py; torch.linalg in
+linalg_ext.py, linalg_decomp.py and linalg_norms.py."""
 import numpy as np
 
 from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
-from ._core import (NP, T, binary_operands, declare, inplace_method, node_class, record,
-                    to_tensor)
+from ._batching import composite, lightgrad, phys
+from ._core import (NP, T, Sample as S, binary_operands, defop, node_class, publish, record,
+                    to_out, to_tensor)
 
-__all__ = ["mm", "matmul", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
-           "addmv", "addbmm", "baddbmm", "addr", "einsum", "tensordot", "trace", "kron",
-           "cross", "chain_matmul"]
 
 # c10's scalar type names, as some error texts print them ("float != double")
 _C10 = {"float32": "float", "float64": "double", "float16": "c10::Half",
@@ -23,10 +22,6 @@ _C10 = {"float32": "float", "float64": "double", "float16": "c10::Half",
 
 
 fresh_node = node_class  # every node_class call makes a class of its own
-
-
-def _rg(t):
-    return isinstance(t, Tensor) and t._rg
 
 
 def _tensor(x):
@@ -46,8 +41,6 @@ if not hasattr(T, "shape"):      # rules read shapes through ns.shape in both na
     T.shape = lambda x: tuple(x._data.shape)
 NP.la_eye = _np_eye
 T.la_eye = _t_eye
-NP.la_einsum = lambda eq, *ops: _np_einsum(eq, ops)[0]
-T.la_einsum = lambda eq, *ops: _einsum_explicit(eq, ops, None)
 
 
 # -- mm ------------------------------------------------------------------------------------
@@ -99,6 +92,48 @@ def _mm_check(x, y):
                            f"{_C10.get(y.dtype.name, y.dtype.name)}")
 
 
+# -- vmap: one rule for mm, bmm, mv, dot and matmul ---------------------------------------
+def _rmatmul(self, other):
+    return matmul(other, self)
+
+
+def _matmul_batching(c, args, kwargs):
+    """matmul on logical shapes: 1-D operands become a row / a column, the batch dims line
+    up, and the extra dims are squeezed again (also mm, mv, bmm, dot, after their checks)."""
+    a, b = args[0], args[1]
+    if c.op is _rmatmul:            # BatchedTensor's reflected operator: other @ self
+        a, b = b, a
+    name = c.name
+    if name in ("mm", "bmm", "mv"):
+        want = {"mm": (2, 2), "bmm": (3, 3), "mv": (2, 1)}[name]
+        if (a.dim(), b.dim()) != want:
+            raise RuntimeError(f"{name}: expected {want[0]}-D and {want[1]}-D tensors, got "
+                               f"{a.dim()}-D and {b.dim()}-D")
+    if name == "dot":
+        if a.dim() != 1 or b.dim() != 1:
+            raise RuntimeError(f"1D tensors expected, but got {a.dim()}D and {b.dim()}D "
+                               "tensors")
+        return (a * b).sum(-1)
+    av, bv = a.dim() == 1, b.dim() == 1
+    a2 = a.unsqueeze(0) if av else a          # these go through the batching rules
+    b2 = b.unsqueeze(-1) if bv else b
+    nd = max(a2.dim(), b2.dim())
+    r = c.wrap(lightgrad().matmul(phys(c, a2, nd), phys(c, b2, nd)))
+    if bv:
+        r = r.squeeze(-1)
+    if av:
+        r = r.squeeze(-2 if not bv else -1)
+    return r
+
+
+def _at(m, x, y):
+    """A sample's call: the @ operator."""
+    return x @ y
+
+
+
+@defop(nodes=(MmBackward0,), batch=_matmul_batching, samples=[
+    S((2, 3), (3, 4), np_ref=np.matmul), S((2, 3), (3, 4), method=True, id="method")])
 def mm(input, mat2, *, out=None):
     """Matrix product of two 2-D tensors: `torch.mm(a, b)`."""
     a, b = _tensor(input), _tensor(mat2)
@@ -113,10 +148,10 @@ def mm(input, mat2, *, out=None):
     return _out(r, out)
 
 
+
 def _out(r, out):
     if out is None:
         return r
-    from ._core import to_out
     return to_out(r, out)
 
 
@@ -187,6 +222,8 @@ def _legacy(x):
     return from_numpy_dtype(x.dtype)._legacy
 
 
+@defop(nodes=(DotBackward0,), batch=_matmul_batching,
+       samples=[S((3,), (3,), np_ref=np.dot), S((3,), (3,), method=True, id="method")])
 def dot(input, tensor, *, out=None):
     """Inner product of two 1-D tensors."""
     a, b = _tensor(input), _tensor(tensor)
@@ -195,6 +232,8 @@ def dot(input, tensor, *, out=None):
     return _out(_record_mm(np.asarray(np.dot(x, y)), DotBackward0, a, b, True, True), out)
 
 
+@defop(nodes=(VdotBackward0,), batch=composite(lambda lg, a, b, *, out=None: (a * b).sum(-1)),
+       samples=[S((3,), (3,), method=True, np_ref=np.vdot)])
 def vdot(input, other, *, out=None):
     """Dot product conjugating the first argument (real tensors: dot)."""
     a, b = _tensor(input), _tensor(other)
@@ -214,6 +253,8 @@ def _mv_checks(x, y):
                            f"{_legacy(y)}, {_legacy(x)}, and {_legacy(y)}")
 
 
+@defop(nodes=(MvBackward0,), batch=_matmul_batching,
+       samples=[S((2, 3), (3,), method=True, np_ref=np.matmul)])
 def mv(input, vec, *, out=None):
     """Matrix-vector product."""
     a, b = _tensor(input), _tensor(vec)
@@ -234,6 +275,8 @@ def _bmm_checks(x, y):
         raise RuntimeError(f"expected scalar type {_legacy(x)} but found {_legacy(y)}")
 
 
+@defop(nodes=(BmmBackward0,), batch=_matmul_batching,
+       samples=[S((2, 2, 3), (2, 3, 2), np_ref=np.matmul)])
 def bmm(input, mat2, *, out=None):
     """Batched matrix product of two 3-D tensors with the same batch size."""
     a, b = _tensor(input), _tensor(mat2)
@@ -314,6 +357,18 @@ def matmul_general(a, b):
     return _record_mm(data, cls, a, b, da == 1, db == 1, bcast=True)
 
 
+@defop(aliases=("linalg.matmul",),
+       nodes=(MmBackward0, MvBackward0, DotBackward0, _MatmulUnsafeView, _MatmulSqueeze,
+              _MatmulClone, _MatmulTranspose),
+       dunders={"__matmul__": None, "__rmatmul__": _rmatmul}, batch=_matmul_batching,
+       samples=[S((2, 3), (3, 2), np_ref=np.matmul)] + [
+           S(a, b, call=_at, np_ref=np.matmul) for a, b in [
+               ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 2, 3), (3, 2)),
+               ((2, 3), (2, 3, 2)), ((1, 3), (2, 3, 1)), ((2, 2, 3), (2, 3, 2)),
+               ((2, 1, 2, 3), (3, 3, 2)), ((1, 2, 3), (2, 3, 2)), ((2, 2, 3), (1, 3, 2)),
+               ((2, 2, 3), (3,)), ((3,), (2, 3, 2)), ((2, 2, 3), (2, 2, 3, 1))]] + [
+           S((3, 2), (2, 3), call=lambda m, x, y: x.__rmatmul__(y), id="rmatmul"),
+           S((4, 3), (3,), call=lambda m, x, y: m.linalg.matmul(x, y), id="linalg")])
 def matmul(input, other, *, out=None):
     """torch.matmul: dot, mv, mm or a broadcasting batched product, by the inputs' dims."""
     a, b = _tensor(input), _tensor(other)
@@ -325,29 +380,6 @@ def matmul(input, other, *, out=None):
 T.matmul = matmul
 
 
-def inner(input, other, *, out=None):
-    """Sum product over the last dims (a scalar factor with a 0-d input)."""
-    a, b = _tensor(input), _tensor(other)
-    if a._data.ndim == 0 or b._data.ndim == 0:
-        from .arithmetic import mul
-        return _out(mul(a, b), out)
-    if a._data.shape[-1] != b._data.shape[-1]:
-        raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
-                           f"got shapes {list(a._data.shape)} and {list(b._data.shape)}")
-    la = string.ascii_letters[:a._data.ndim - 1]
-    lb = string.ascii_letters[26:26 + b._data.ndim - 1]
-    return _out(_einsum_explicit(f"{la}z,{lb}z->{la}{lb}", (a, b), "ViewBackward0"), out)
-
-
-def chain_matmul(*matrices, out=None):
-    """Deprecated product of 2-D matrices (use linalg.multi_dot)."""
-    from .linalg_ext import multi_dot
-    if len(matrices) == 1:
-        from .convert import clone
-        return clone(matrices[0])
-    return _out(multi_dot(list(matrices)), out)
-
-
 # -- outer ---------------------------------------------------------------------------------
 def _outer_rule(ns, g, meta, self, other):
     return (None if other is None else g @ other,
@@ -357,6 +389,14 @@ def _outer_rule(ns, g, meta, self, other):
 _OuterMul = fresh_node("MulBackward0", _outer_rule, ("self", "other"))
 
 
+def _outer_batching(c, args, kwargs):
+    a, b = args[0], args[1]
+    return a.unsqueeze(-1) * b.unsqueeze(0)
+
+
+@defop(aliases=("ger",), nodes=(_OuterMul,), batch=_outer_batching, samples=[
+    S((3,), (2,), np_ref=np.outer),
+    S((2,), (3,), call=lambda m, x, y: x.ger(y), np_ref=np.outer, id="ger")])
 def outer(input, vec2, *, out=None):
     """Outer product of two 1-D tensors."""
     a, b, x, y = binary_operands(_tensor(input), _tensor(vec2))
@@ -376,8 +416,6 @@ def outer(input, vec2, *, out=None):
         r = _make(data)
     return _out(r, out)
 
-
-ger = outer
 
 
 # -- addmm family: beta * input + alpha * product ------------------------------------------
@@ -466,24 +504,43 @@ def _addmm_check(x, y):
     _mm_check(x, y)
 
 
+def _scaled_sum(product):
+    """The vmap rule of an addmm-like op: beta * input + alpha * product(lg, m1, m2), in
+    batched ops."""
+    return composite(lambda lg, i, a, b, *, beta=1, alpha=1, out=None:
+                     beta * i + alpha * product(lg, a, b))
+
+
+@defop(nodes=(AddmmBackward0,), inplace=True, batch=_scaled_sum(lambda lg, a, b: a @ b),
+       samples=[S((3,), (2, 4), (4, 3), np_ref=lambda b, x, y: b + x @ y),
+                S((2, 1), (2, 4), (4, 3), kwargs={"beta": 0.5, "alpha": 2}, method=True,
+                  id="beta-alpha")])
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat1 @ mat2)."""
     return _out(_add_product("addmm", AddmmBackward0, input, mat1, mat2, beta, alpha,
                              _addmm_check, np.matmul), out)
 
 
+@defop(nodes=(AddmvBackward0,), inplace=True, batch=_scaled_sum(lambda lg, a, v: a @ v),
+       samples=[S((2,), (2, 3), (3,), kwargs={"alpha": 3})])
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat @ vec)."""
     return _out(_add_product("addmv", AddmvBackward0, input, mat, vec, beta, alpha,
                              _mv_checks, np.matmul, (False, True)), out)
 
 
+@defop(nodes=(BaddbmmBackward0,), inplace=True, batch=_scaled_sum(lambda lg, a, b: a @ b),
+       samples=[S((2, 1, 2), (2, 2, 3), (2, 3, 2), kwargs={"alpha": 0.5})])
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * bmm(batch1, batch2)."""
     return _out(_add_product("baddbmm", BaddbmmBackward0, input, batch1, batch2, beta, alpha,
                              _bmm_checks, np.matmul), out)
 
 
+@defop(nodes=(AddbmmBackward0,), inplace=True,
+       batch=_scaled_sum(lambda lg, a, b: (a @ b).sum(0)),
+       samples=[S((2, 2), (3, 2, 3), (3, 3, 2), kwargs={"beta": 2},
+                  np_ref=lambda b, x, y: 2 * b + (x @ y).sum(0))])
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * sum_b (batch1[b] @ batch2[b])."""
     return _out(_add_product("addbmm", AddbmmBackward0, input, batch1, batch2, beta, alpha,
@@ -497,6 +554,8 @@ def _addr_check(x, y):
         raise RuntimeError(f"addr: Expected 1-D argument vec2, but got {y.ndim}-D")
 
 
+@defop(nodes=(AddrBackward0,), inplace=True, batch=_scaled_sum(lambda lg, a, b: lg.outer(a, b)),
+       samples=[S((2, 3), (2,), (3,), np_ref=lambda b, x, y: b + np.outer(x, y))])
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * outer(vec1, vec2)."""
     r = _add_product("addr", AddrBackward0, input, vec1, vec2, beta, alpha, _addr_check,
@@ -515,360 +574,5 @@ def _addr_rule(ns, g, meta, v1, v2):
 AddrBackward0._rule = staticmethod(_addr_rule)
 
 
-# -- trace ---------------------------------------------------------------------------------
-def _trace_rule(ns, g, shape):
-    return (g * ns.la_eye(shape[0], shape[1], g),)
 
-
-TraceBackward0 = fresh_node("TraceBackward0", _trace_rule, meta=("self_sym_sizes",))
-
-
-def trace(input):
-    """Sum of the main diagonal of a 2-D tensor."""
-    x = input._data
-    if x.ndim != 2:
-        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
-    if x.dtype == np.bool_:
-        raise NotImplementedError('"trace" not implemented for \'Bool\'')
-    data = np.asarray(np.trace(x))
-    if x.dtype.kind in "biu":
-        data = data.astype(np.int64)
-    if _state.grad_enabled and input._rg:
-        return record(data, TraceBackward0, (input,), meta=x.shape)
-    return _make(data)
-
-
-# -- cross ---------------------------------------------------------------------------------
-def _cross_rule(ns, g, dim, self, other):
-    return (None if other is None else ns.la_cross(other, g, dim),
-            None if self is None else ns.la_cross(g, self, dim))
-
-
-LinalgCrossBackward0 = fresh_node("LinalgCrossBackward0", _cross_rule, saved=("self", "other"),
-                                  meta=("dim",))
-
-
-def linalg_cross(input, other, *, dim=-1, out=None):
-    """Cross product of 3-vectors along `dim`, broadcasting the other dims."""
-    a, b = _tensor(input), _tensor(other)
-    x, y = a._data, b._data
-    if x.ndim != y.ndim:
-        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    if x.dtype != y.dtype:
-        raise RuntimeError(f"expected scalar type {_legacy(x)} but found {_legacy(y)}")
-    nd = max(x.ndim, 1)
-    if not -nd <= dim < nd:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, "
-                         f"{nd - 1}], but got {dim})")
-    if x.shape[dim] != 3 or y.shape[dim] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-                           f"{x.shape[dim]} and {y.shape[dim]}")
-    _broadcast_shapes(x.shape, y.shape)
-    data = np.cross(x, y, axis=dim)
-    if _state.grad_enabled and (a._rg or b._rg):
-        sx = None if not b._rg else (a if a._data.dtype == data.dtype else _make(x))
-        sy = None if not a._rg else (b if b._data.dtype == data.dtype else _make(y))
-        r = record(data, LinalgCrossBackward0, (a, b), (sx, sy), dim, bcast=True)
-    else:
-        r = _make(data)
-    return _out(r, out)
-
-
-def cross(input, other, dim=None, *, out=None):
-    """torch.cross: like linalg.cross, but dim defaults to the first dim of size 3."""
-    if dim is None:
-        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\n"
-                      "Please either pass the dim explicitly or simply use torch.linalg.cross."
-                      "\nThe default value of dim will change to agree with that of "
-                      "linalg.cross in a future release.", UserWarning, stacklevel=2)
-        shape = _tensor(input)._data.shape
-        dim = next((i for i, s in enumerate(shape) if s == 3), -1)
-    return linalg_cross(input, other, dim=dim, out=out)
-
-
-NP.la_cross = lambda a, b, dim: np.cross(a, b, axis=dim)
-T.la_cross = lambda a, b, dim: linalg_cross(a, b, dim=dim)
-
-
-# -- kron ----------------------------------------------------------------------------------
-def _kron_rule(ns, g, meta, self, other):
-    sa, sb = meta
-    n = len(sa)
-    inter = []
-    for p, q in zip(sa, sb):
-        inter += [p, q]
-    g4 = ns.reshape(g, tuple(inter))
-    ga = gb = None
-    if other is not None:
-        bshape = []
-        for q in sb:
-            bshape += [1, q]
-        ga = ns.sum(g4 * ns.reshape(other, tuple(bshape)), axis=tuple(range(1, 2 * n, 2)))
-    if self is not None:
-        ashape = []
-        for p in sa:
-            ashape += [p, 1]
-        gb = ns.sum(g4 * ns.reshape(self, tuple(ashape)), axis=tuple(range(0, 2 * n, 2)))
-    return ga, gb
-
-
-def _kron_rule_outer(ns, g, meta, self, other):
-    sa, sb, shape_a, shape_b = meta
-    ga, gb = _kron_rule(ns, g, (sa, sb), None if self is None else ns.reshape(self, sa),
-                        None if other is None else ns.reshape(other, sb))
-    return (None if ga is None else ns.reshape(ga, shape_a),
-            None if gb is None else ns.reshape(gb, shape_b))
-
-
-_KronUnsafeView = fresh_node("UnsafeViewBackward0", _kron_rule_outer, ("self", "other"),
-                             ("meta",))
-
-
-def kron(input, other, *, out=None):
-    """Kronecker product; the shorter shape is padded with leading ones."""
-    a, b, x, y = binary_operands(_tensor(input), _tensor(other))
-    data = np.kron(x, y)
-    if _state.grad_enabled and (a._rg or b._rg):
-        n = max(x.ndim, y.ndim)
-        sa = (1,) * (n - x.ndim) + x.shape
-        sb = (1,) * (n - y.ndim) + y.shape
-        sx = None if not b._rg else (a if a._data.dtype == data.dtype else _make(x))
-        sy = None if not a._rg else (b if b._data.dtype == data.dtype else _make(y))
-        r = record(data, _KronUnsafeView, (a, b), (sx, sy), (sa, sb, x.shape, y.shape),
-                   bcast=True)
-    else:
-        r = _make(data)
-    return _out(r, out)
-
-
-# -- einsum --------------------------------------------------------------------------------
-def _parse_einsum(eq, ndims):
-    eq = eq.replace(" ", "")
-    lhs, arrow, rhs = eq.partition("->")
-    terms = lhs.split(",")
-    if len(terms) > len(ndims):
-        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
-                           "equation")
-    if len(terms) < len(ndims):
-        raise RuntimeError("einsum(): more operands were provided than specified in the "
-                           "equation")
-    used = set(c for c in eq if c.isalpha())
-    for c in eq:
-        if not (c.isalpha() or c in ",.->"):
-            raise RuntimeError(f"einsum(): invalid subscript given at index {eq.index(c)} in "
-                               f"the equation string, subscripts must be in [a-zA-Z]")
-    spare = [c for c in string.ascii_letters if c not in used]
-    n_ell = 0
-    for t, nd in zip(terms, ndims):
-        if "..." in t:
-            n_ell = max(n_ell, nd - (len(t) - 3))
-    ell = "".join(spare[:n_ell])
-    subs = []
-    for i, (t, nd) in enumerate(zip(terms, ndims)):
-        if "..." in t:
-            k = nd - (len(t) - 3)
-            if k < 0:
-                raise RuntimeError(f"einsum(): the number of subscripts in the equation "
-                                   f"({len(t) - 3}) is more than the number of dimensions "
-                                   f"({nd}) for operand {i}")
-            t = t.replace("...", ell[n_ell - k:] if k else "")
-        elif len(t) != nd:
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(t)}) "
-                               f"does not match the number of dimensions ({nd}) for operand "
-                               f"{i} and no ellipsis was given")
-        subs.append(t)
-    if arrow:
-        out = rhs.replace("...", ell)
-    else:
-        counts = {}
-        for t in subs:
-            for c in t:
-                counts[c] = counts.get(c, 0) + 1
-        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
-    return subs, out
-
-
-def _einsum_rule(ns, g, meta, *ops):
-    subs, out, sizes, shapes, needs = meta
-    grads = []
-    for i, target in enumerate(subs):
-        if not needs[i]:
-            grads.append(None)
-            continue
-        others = [(subs[j], ops[j]) for j in range(len(subs)) if j != i]
-        uniq = "".join(dict.fromkeys(target))
-        avail = set(out).union(*[set(s) for s, _ in others]) if others else set(out)
-        keep = "".join(c for c in uniq if c in avail)
-        eq = ",".join([out] + [s for s, _ in others]) + "->" + keep
-        gi = ns.la_einsum(eq, g, *[o for _, o in others])
-        if keep != uniq:        # letters summed only within this operand: broadcast back
-            gi = ns.reshape(gi, tuple(sizes[c] if c in keep else 1 for c in uniq))
-            gi = ns.broadcast_to(gi, tuple(sizes[c] for c in uniq))
-        if uniq != target:      # repeated letters: the grad lives on the diagonal
-            spare = [c for c in string.ascii_letters if c not in target and c not in uniq]
-            seen, renamed, eyes = set(), [], []
-            for c in target:
-                if c in seen:
-                    f = spare.pop()
-                    renamed.append(f)
-                    eyes.append(c + f)
-                else:
-                    seen.add(c)
-                    renamed.append(c)
-            eq = ",".join([uniq] + eyes) + "->" + "".join(renamed)
-            gi = ns.la_einsum(eq, gi, *[ns.la_eye(sizes[e[0]], sizes[e[0]], g) for e in eyes])
-        shape = shapes[i]
-        full = tuple(sizes[c] for c in target)
-        if full != tuple(shape):   # size-1 dims broadcast in the forward
-            axes = tuple(d for d, (s, f) in enumerate(zip(shape, full)) if s != f)
-            gi = ns.sum(gi, axis=axes, keepdims=True)
-        grads.append(gi)
-    return tuple(grads)
-
-
-_EINSUM_NODES = {}
-
-
-def _einsum_node(name):
-    cls = _EINSUM_NODES.get(name)
-    if cls is None:
-        cls = _EINSUM_NODES[name] = fresh_node(name, _einsum_rule, (), ("equation",))
-    return cls
-
-
-def _einsum_explicit(eq, tensors, name):
-    """einsum over explicit subscripts (no ellipsis); name=None picks torch's usual node."""
-    tensors = [_tensor(t) for t in tensors]
-    arrays = [t._data for t in tensors]
-    subs, out = _parse_einsum(eq, [a.ndim for a in arrays])
-    dt = arrays[0].dtype
-    for a in arrays[1:]:
-        if a.dtype != dt:
-            raise RuntimeError(f"expected scalar type {_legacy(arrays[0])} but found "
-                               f"{_legacy(a)}")
-    data, sizes = _np_einsum(eq, arrays, subs, out)
-    if not (_state.grad_enabled and any(t._rg for t in tensors)):
-        return _make(data)
-    if name is None:
-        if len(subs) == 1:
-            name = "SumBackward1" if set(subs[0]) - set(out) else "PermuteBackward0"
-        else:
-            summed = set("".join(subs)) - set(out)
-            name = "ViewBackward0" if summed else "MulBackward0"
-    needs = tuple(t._rg for t in tensors)
-    return record(data, _einsum_node(name), tensors, tuple(tensors),
-                  (tuple(subs), out, sizes, tuple(a.shape for a in arrays), needs))
-
-
-def _np_einsum(eq, arrays, subs=None, out=None):
-    """np.einsum that also broadcasts size-1 dims of named subscripts, as torch does."""
-    if subs is None:
-        subs, out = _parse_einsum(eq, [np.ndim(a) for a in arrays])
-    arrays = [np.asarray(a) for a in arrays]
-    dt = np.result_type(*arrays)
-    sizes = {}
-    for i, (s, a) in enumerate(zip(subs, arrays)):
-        for c, n in zip(s, a.shape):
-            old = sizes.get(c)
-            if old is None or old == 1:
-                sizes[c] = n
-            elif n != old and n != 1:
-                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which "
-                                   f"does not broadcast with previously seen size {old}")
-    full = []
-    for s, a in zip(subs, arrays):
-        shape = tuple(sizes[c] for c in s)
-        full.append(a if a.shape == shape else np.broadcast_to(a, shape))
-    data = np.asarray(np.einsum(",".join(subs) + "->" + out, *full, optimize=len(full) > 2))
-    if data.dtype != dt:
-        data = data.astype(dt)
-    return data, sizes
-
-
-def einsum(equation, *operands):
-    """Einstein summation, e.g. `einsum('ij,jk->ik', a, b)`; '...' broadcasts batch dims."""
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
-    return _einsum_explicit(equation, operands, None)
-
-
-# -- tensordot -----------------------------------------------------------------------------
-def tensordot(a, b, dims=2, out=None):
-    """Contract dims of a with dims of b: an int n (last n of a, first n of b) or two lists."""
-    a, b = _tensor(a), _tensor(b)
-    x, y = a._data, b._data
-    if isinstance(dims, Tensor):
-        dims = dims.tolist()
-    if isinstance(dims, int):
-        if dims < 0:
-            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
-        da = list(range(x.ndim - dims, x.ndim))
-        db = list(range(dims))
-        shown_a = [d - x.ndim for d in da]
-    else:
-        da, db = dims
-        da = [da] if isinstance(da, int) else list(da)
-        db = [db] if isinstance(db, int) else list(db)
-        if len(da) != len(db):
-            raise RuntimeError("both dimension lists should have same length")
-        shown_a = da
-    for p, q, s in zip(da, db, shown_a):
-        if x.shape[p] != y.shape[q]:
-            raise RuntimeError(f"contracted dimensions need to match, but first has size "
-                               f"{x.shape[p]} in dim {s} and second has size {y.shape[q]} in "
-                               f"dim {q}")
-    letters = iter(string.ascii_letters)
-    la = [next(letters) for _ in range(x.ndim)]
-    lb = [next(letters) for _ in range(y.ndim)]
-    for p, q in zip(da, db):
-        lb[q % y.ndim] = la[p % x.ndim]
-    contracted = {la[p % x.ndim] for p in da}
-    outl = [c for c in la if c not in contracted] + [c for c in lb if c not in contracted]
-    eq = "".join(la) + "," + "".join(lb) + "->" + "".join(outl)
-    return _out(_einsum_explicit(eq, (a, b), "ViewBackward0"), out)
-
-
-declare("mm", "MmBackward0")
-declare("matmul", "MmBackward0", "MvBackward0", "DotBackward0", "UnsafeViewBackward0",
-        "SqueezeBackward4", "CloneBackward0", "TransposeBackward0")
-declare("bmm", "BmmBackward0")
-declare("mv", "MvBackward0")
-declare("dot", "DotBackward0")
-declare("vdot", "VdotBackward0")
-declare("inner", "ViewBackward0")
-declare("outer ger", "MulBackward0")
-declare("addmm", "AddmmBackward0")
-declare("addmv", "AddmvBackward0")
-declare("addbmm", "AddbmmBackward0")
-declare("baddbmm", "BaddbmmBackward0")
-declare("addr", "AddrBackward0")
-declare("einsum", "ViewBackward0", "MulBackward0", "SumBackward1", "PermuteBackward0")
-declare("tensordot", "ViewBackward0")
-declare("trace", "TraceBackward0")
-declare("kron", "UnsafeViewBackward0")
-declare("cross", "LinalgCrossBackward0")
-
-Tensor.mm = mm
-Tensor.matmul = matmul
-Tensor.__matmul__ = matmul
-Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
-Tensor.bmm = bmm
-Tensor.mv = mv
-Tensor.dot = dot
-Tensor.vdot = vdot
-Tensor.inner = inner
-Tensor.outer = outer
-Tensor.ger = ger
-Tensor.addmm = addmm
-Tensor.addmv = addmv
-Tensor.addbmm = addbmm
-Tensor.baddbmm = baddbmm
-Tensor.addr = addr
-Tensor.trace = trace
-Tensor.kron = kron
-Tensor.cross = cross
-
-
-for _fn in (addmm, addmv, addbmm, baddbmm, addr):
-    setattr(Tensor, _fn.__name__ + "_", inplace_method(_fn))
-del _fn
+__all__ = publish(globals())

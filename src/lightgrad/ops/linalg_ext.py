@@ -1,21 +1,19 @@
-"""torch.linalg: inverses, determinants, solves, decompositions and norms, each beside its
-derivative rule (real dtypes). Rules work on the last two dims, so batches (..., n, n) work.
+"""torch.linalg: inverses, determinants, solves, the pseudo-inverse and matrix powers (real
+dtypes), each declared once with its rule, its vmap rule and its samples.
 
-Decompositions whose signs depend on LAPACK (eigh, svd, qr) are unique only up to a gauge;
-their gradients are the usual gauge-invariant formulas (as in torch's FunctionsManual.cpp).
-"""
+Rules work on the last two dims, so batches (..., n, n) work. The checks, rule helpers and
+sample domains here are shared with linalg_decomp.py and linalg_norms.py."""
 import numpy as np
 
 from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
 from .._graph.graph import SavedOutput
-from ._core import (NP, RESULT as _RESULT, T, _save, declare, record, record_multi,
-                    with_tangents)
-from .linalg import _out, _tensor, fresh_node, matmul, matmul_general  # noqa: F401
+from ._batching import composite, expand_to, leading_batch, vmap_error
+from ._core import (NP, RESULT as _RESULT, Sample as S, T, _save, defop, publish, record,
+                    record_multi, with_tangents)
+from .linalg import MmBackward0, _out, _tensor, fresh_node, matmul
+from .binary_math import where
 from .. import return_types
-
-__all__ = ["det", "inverse", "slogdet", "logdet", "pinverse", "matrix_power", "svd", "qr",
-           "cholesky_inverse"]
 
 
 class LinAlgError(RuntimeError):
@@ -135,6 +133,23 @@ T.la_mask_like = _t_mask_like
 NP.la_abs = np.abs
 T.la_abs = _t_abs
 
+# -- sample inputs -------------------------------------------------------------------------
+def wellcond(shape, rng):
+    """A Sample's domain: random square matrices (batches) safely away from singular."""
+    a = rng.uniform(-1, 1, shape)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        a = a + 3 * np.eye(shape[-1])
+    return a
+
+
+def wide_dom(shape, rng):
+    """A Sample's domain: distinct, well-separated singular values (svd / pinv stay
+    smooth)."""
+    a = rng.uniform(-1, 1, shape)
+    k = min(shape[-2:])
+    a[..., range(k), range(k)] += np.arange(1, k + 1) * 2.0
+    return a
+
 
 # -- inv -----------------------------------------------------------------------------------
 def _inv_rule(ns, g, meta, r):
@@ -145,6 +160,11 @@ def _inv_rule(ns, g, meta, r):
 LinalgInvExBackward0 = fresh_node("LinalgInvExBackward0", _inv_rule, saved=("inverse",))
 
 
+@defop(name="linalg.inv", aliases=("inverse",), nodes=(LinalgInvExBackward0,),
+       batch=leading_batch, samples=[
+           S((3, 3), domain=wellcond, np_ref=np.linalg.inv),
+           S((2, 2, 2), domain=wellcond, id="batch"),
+           S((3, 3), domain=wellcond, call=lambda m, x: x.inverse(), id="inverse")])
 def inv(A, *, out=None):
     """Inverse of a square matrix (or a batch of them)."""
     a = _tensor(A)
@@ -163,6 +183,8 @@ def inv(A, *, out=None):
     return _out(r, out)
 
 
+@defop(name="linalg.inv_ex", nodes=(LinalgInvExBackward0,), batch=leading_batch,
+       samples=[S((2, 2), domain=wellcond)])
 def inv_ex(A, *, check_errors=False, out=None):
     """(inverse, info): info is 0, or the index of a zero pivot when A is singular."""
     x = _tensor(A)._data
@@ -177,8 +199,6 @@ def inv_ex(A, *, check_errors=False, out=None):
         r = _make(np.full(x.shape, np.nan, dtype=x.dtype))
     return return_types.linalg_inv_ex((r, _make(info)))
 
-
-inverse = inv
 
 
 def _inv_t(x):
@@ -196,7 +216,9 @@ def _det_rule(ns, g, meta, A, d):
 
 LinalgDetBackward0 = fresh_node("LinalgDetBackward0", _det_rule, saved=("A", "result"))
 
-
+@defop(name="linalg.det", aliases=("det",), nodes=(LinalgDetBackward0,), batch=leading_batch,
+       samples=[S((3, 3), np_ref=np.linalg.det), S((2, 2, 2), domain=wellcond, id="batch"),
+                S((2, 2), call=lambda m, x: x.det(), id="method")])
 def det(A, *, out=None):
     """Determinant of a square matrix (or batch)."""
     a = _tensor(A)
@@ -234,20 +256,28 @@ def _slogdet_impl(name, A, kind):
     return kind(tuple(outs))
 
 
+@defop(name="linalg.slogdet", nodes=(LinalgSlogdetBackward0,), batch=leading_batch,
+       samples=[S((3, 3), domain=wellcond)])
 def linalg_slogdet(A, *, out=None):
     """(sign, logabsdet) of det(A), a named tuple."""
     return _slogdet_impl("linalg.slogdet", A, return_types.linalg_slogdet)
 
 
+@defop(nodes=(LinalgSlogdetBackward0,), batch=leading_batch, samples=[
+    S((2, 3, 3), domain=wellcond), S((2, 2), domain=wellcond, method=True, id="method")])
 def slogdet(input):
     """torch.slogdet: like linalg.slogdet."""
     return _slogdet_impl("linalg.slogdet", input, return_types.slogdet)
 
 
+@defop(nodes=("WhereBackward0", LinalgSlogdetBackward0), batch=leading_batch, samples=[
+    S((3, 3), domain=wellcond), S((2, 2, 2), domain=wellcond, method=True, id="method"),
+    S(make_inputs=lambda rng: [np.array([[1.0, 2.0], [3.0, 4.0]])], grad=False, id="negative")])
 def logdet(input):
-    """log(det(A)); nan for a negative determinant."""
-    from .elementwise import log
-    return log(det(input))
+    """log(det(A)): slogdet's log|det|, nan where the determinant is negative (torch's
+    where(sign == -1, nan, logabsdet))."""
+    sign, logabs = _slogdet_impl("logdet", input, tuple)
+    return where(sign == -1, float("nan"), logabs)
 
 
 # -- solve ---------------------------------------------------------------------------------
@@ -269,6 +299,26 @@ LinalgSolveExBackward0 = fresh_node("LinalgSolveExBackward0", _solve_rule, saved
                                     meta=("vector", "left"))
 
 
+def _solve_batching(c, args, kwargs):
+    """linalg.solve(A, B): B is a vector (batch) when its shape is A's without the last dim;
+    make vectors explicit columns, line the batch dims up, solve, and drop the column."""
+    a, b = args[0], args[1]
+    left = kwargs.get("left", True)
+    vec = b.dim() == 1 or tuple(b.shape) == tuple(a.shape)[:-1]
+    if vec and not left:
+        raise vmap_error("linalg.solve(left=False) with a vector right side has no batching "
+                         "rule")
+    b2 = b.unsqueeze(-1) if vec else b
+    n = c.size(a, b)
+    nd = max(a.dim(), b2.dim())
+
+    def lined_up(t):        # (batch, 1, ..., 1, *t's dims) with nd dims after the batch
+        p = expand_to(c, t, n)
+        return p.reshape((n,) + (1,) * (nd - t.dim()) + tuple(p.shape[1:]))
+    x = c(lined_up(a), lined_up(b2), **kwargs)
+    return c.wrap(x[..., 0] if vec else x)
+
+
 def _solve_np(name, x, y, vec, left=True):
     try:
         if not left:
@@ -286,6 +336,11 @@ def _solve_np(name, x, y, vec, left=True):
                           "singular.") from None
 
 
+@defop(name="linalg.solve", nodes=(LinalgSolveExBackward0,), batch=_solve_batching, samples=[
+    S((3, 3), (3, 2), domain=wellcond, np_ref=np.linalg.solve),
+    S((3, 3), (3,), domain=wellcond, id="vector"),
+    S((2, 3, 3), (3, 2), domain=wellcond, id="broadcast"),
+    S((3, 3), (2, 3), domain=wellcond, kwargs={"left": False}, id="right")])
 def solve(A, B, *, left=True, out=None):
     """X with A @ X = B (left=True) or X @ A = B; B may be a vector (batch)."""
     a, b = _tensor(A), _tensor(B)
@@ -317,6 +372,13 @@ def solve(A, B, *, left=True, out=None):
     return _out(r, out)
 
 
+def _solve_ex_batching(lg, A, B, *, left=True, check_errors=False, out=None):
+    info = lg.zeros(tuple(A.shape[:-2]), dtype=lg.int32)
+    return return_types.linalg_solve_ex((lg.linalg.solve(A, B, left=left), info))
+
+
+@defop(name="linalg.solve_ex", nodes=(LinalgSolveExBackward0,),
+       batch=composite(_solve_ex_batching), samples=[S((2, 2), (2, 2), domain=wellcond)])
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """(result, info) of linalg.solve."""
     r = solve(A, B, left=left)
@@ -332,293 +394,6 @@ def _leg(x):
 T.la_solve = lambda a, b: solve(a, b)
 
 
-# -- cholesky ------------------------------------------------------------------------------
-def _cholesky_rule(ns, g, upper, L):
-    if upper:
-        L, g = ns.mT(L), ns.mT(g)
-    P = ns.la_tril(ns.mT(L) @ g)
-    X = (P + ns.mT(ns.la_tril(P, -1))) * 0.5
-    Y = ns.la_solve(ns.mT(L), X)
-    return (ns.mT(ns.la_solve(ns.mT(L), ns.mT(Y))),)
-
-
-LinalgCholeskyExBackward0 = fresh_node("LinalgCholeskyExBackward0", _cholesky_rule,
-                                       saved=("L",), meta=("upper",))
-
-
-def cholesky(A, *, upper=False, out=None):
-    """Lower (or upper) Cholesky factor of a symmetric positive-definite matrix."""
-    a = _tensor(A)
-    x = a._data
-    _check_matrix("linalg.cholesky", x)
-    try:
-        data = np.linalg.cholesky(x)
-    except np.linalg.LinAlgError:
-        for i, m in enumerate(_batches(x)):
-            for k in range(1, m.shape[0] + 1):
-                try:
-                    np.linalg.cholesky(m[:k, :k])
-                except np.linalg.LinAlgError:
-                    raise LinAlgError(
-                        f"linalg.cholesky: {_batch_prefix(x, i)}The factorization could not be "
-                        f"completed because the input is not positive-definite (the leading "
-                        f"minor of order {k} is not positive-definite).") from None
-        raise
-    if upper:
-        data = np.swapaxes(data, -1, -2).copy()
-    if _recording(a):
-        r = record(data, LinalgCholeskyExBackward0, (a,), (_RESULT,), upper)
-    else:
-        r = _make(data)
-    return _out(r, out)
-
-
-def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    """(L, info) of linalg.cholesky."""
-    x = _tensor(A)._data
-    try:
-        r = cholesky(A, upper=upper)
-        info = np.zeros(x.shape[:-2], dtype=np.int32)
-    except LinAlgError:
-        if check_errors:
-            raise
-        r = _make(np.full(x.shape, np.nan, dtype=x.dtype))
-        info = np.ones(x.shape[:-2], dtype=np.int32)
-    return return_types.linalg_cholesky_ex((r, _make(info)))
-
-
-def cholesky_inverse(L, upper=False, *, out=None):
-    """Inverse of A from its Cholesky factor."""
-    Lt = _tensor(L)
-    A = matmul(Lt.mT, Lt) if upper else matmul(Lt, Lt.mT)
-    return _out(inv(A), out)
-
-
-# -- eigh ----------------------------------------------------------------------------------
-def _eigh_rule(ns, g, meta, w, V):
-    gw, gV = g
-    Vt = ns.mT(V)
-    if gV is None:
-        return (V @ (_unsq(ns, gw, -1) * Vt),)
-    n = ns.shape(w)[-1]
-    eye = ns.la_eye(n, n, w)
-    E = _unsq(ns, w, -2) - _unsq(ns, w, -1) + eye
-    VhgV = Vt @ gV
-    # only the skew part is seen by an orthogonal V; this makes gA symmetric, as torch's
-    F = (VhgV - ns.mT(VhgV)) * 0.5 / E * (1 - eye)
-    if gw is not None:
-        F = F + _diag_embed(ns, gw)
-    return (V @ F @ Vt,)
-
-
-LinalgEighBackward0 = fresh_node("LinalgEighBackward0", _eigh_rule,
-                                 saved=("eigenvalues", "eigenvectors"), nout=2)
-
-
-def eigh(A, UPLO="L", *, out=None):
-    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix."""
-    a = _tensor(A)
-    x = a._data
-    _check_matrix("linalg.eigh", x)
-    if UPLO not in ("L", "U"):
-        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    w, V = np.linalg.eigh(x, UPLO=UPLO)
-    datas = (w.astype(x.dtype, copy=False), V.astype(x.dtype, copy=False))
-    if _recording(a):
-        outs = _record_outs(datas, LinalgEighBackward0, (a,), (_Out(0), _Out(1)))
-    else:
-        outs = [_make(d) for d in datas]
-    return return_types.linalg_eigh(tuple(outs))
-
-
-def eigvalsh(A, UPLO="L", *, out=None):
-    """Eigenvalues of a symmetric matrix, ascending."""
-    if not _recording(_tensor(A)):
-        x = _tensor(A)._data
-        _check_matrix("linalg.eigvalsh", x)
-        return _out(_make(np.linalg.eigvalsh(x, UPLO=UPLO).astype(x.dtype, copy=False)), out)
-    return _out(eigh(A, UPLO)[0], out)
-
-
-# -- svd -----------------------------------------------------------------------------------
-def _svd_rule(ns, g, meta, U, S, Vh):
-    full, m, n = meta
-    gU, gS, gVh = g
-    k = min(m, n)
-    if full and m != n:          # the extra columns of U or rows of Vh get no gradient
-        if m > n:
-            U = ns.getitem(U, (Ellipsis, slice(None), slice(0, k)))
-            gU = None if gU is None else ns.getitem(gU, (Ellipsis, slice(None), slice(0, k)))
-        else:
-            Vh = ns.getitem(Vh, (Ellipsis, slice(0, k), slice(None)))
-            gVh = None if gVh is None else ns.getitem(gVh, (Ellipsis, slice(0, k),
-                                                            slice(None)))
-    if gU is None and gS is None and gVh is None:
-        return (None,)
-    V = ns.mT(Vh)
-    gV = None if gVh is None else ns.mT(gVh)
-    Sr, Sc = _unsq(ns, S, -2), _unsq(ns, S, -1)
-    if gU is None and gV is None:
-        return (U @ (_unsq(ns, gS, -1) * Vh),)
-    S2 = S * S
-    eye = ns.la_eye(k, k, S)
-    E = _unsq(ns, S2, -2) - _unsq(ns, S2, -1) + eye
-    if gU is not None:
-        UhgU = ns.mT(U) @ gU
-        UhgU = UhgU - ns.mT(UhgU)
-    if gV is not None:
-        VhgV = Vh @ gV
-        VhgV = VhgV - ns.mT(VhgV)
-    if gU is not None and gV is not None:
-        gA = (UhgU * Sr + Sc * VhgV) / E
-    elif gU is not None:
-        gA = UhgU / E * Sr
-    else:
-        gA = Sc * (VhgV / E)
-    if gS is not None:
-        gA = gA + _diag_embed(ns, gS)
-    if m > n and gU is not None:
-        gA = U @ gA
-        gUSinv = gU / Sr
-        gA = gA + gUSinv - U @ (ns.mT(U) @ gUSinv)
-        gA = gA @ Vh
-    elif m < n and gV is not None:
-        gA = gA @ Vh
-        gVSinv = gV / Sr
-        gA = gA + ns.mT(gVSinv) - (ns.mT(gVSinv) @ V) @ Vh
-        gA = U @ gA
-    else:
-        gA = U @ (gA @ Vh)
-    return (gA,)
-
-
-LinalgSvdBackward0 = fresh_node("LinalgSvdBackward0", _svd_rule, saved=("U", "S", "Vh"),
-                                meta=("full_matrices", "m", "n"), nout=3)
-
-
-def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
-    """A = U diag(S) Vh, S descending; a named tuple (U, S, Vh)."""
-    a = _tensor(A)
-    x = a._data
-    _check_matrix("linalg.svd", x, square=False)
-    U, S, Vh = np.linalg.svd(x, full_matrices=full_matrices)
-    datas = tuple(d.astype(x.dtype, copy=False) for d in (U, S, Vh))
-    if _recording(a):
-        outs = _record_outs(datas, LinalgSvdBackward0, (a,), (_Out(0), _Out(1), _Out(2)),
-                            (full_matrices, x.shape[-2], x.shape[-1]))
-    else:
-        outs = [_make(d) for d in datas]
-    return return_types.linalg_svd(tuple(outs))
-
-
-def svdvals(A, *, driver=None, out=None):
-    """Singular values of A, descending."""
-    a = _tensor(A)
-    if not _recording(a):
-        x = a._data
-        _check_matrix("linalg.svdvals", x, square=False)
-        return _out(_make(np.linalg.svd(x, compute_uv=False).astype(x.dtype, copy=False)), out)
-    return _out(linalg_svd(a, full_matrices=False)[1], out)
-
-
-def torch_svd(input, some=True, compute_uv=True, *, out=None):
-    """torch.svd: (U, S, V) with V = Vh^T."""
-    U, S, Vh = linalg_svd(input, full_matrices=not some)
-    return return_types.svd((U, S, Vh.mT))
-
-
-# -- qr ------------------------------------------------------------------------------------
-def _qr_square_rule(ns, gQ, gR, Q, R):
-    """m >= n (reduced): gA = (gQ + Q copyltu(M)) R^{-T}, M = R gR^T - gQ^T Q."""
-    M = None
-    if gR is not None:
-        M = R @ ns.mT(gR)
-    if gQ is not None:
-        M = -(ns.mT(gQ) @ Q) if M is None else M - ns.mT(gQ) @ Q
-    low = ns.la_tril(M, -1)
-    sym = low + ns.mT(low) + ns.la_tril(M) - low
-    b = Q @ sym
-    if gQ is not None:
-        b = b + gQ
-    return ns.mT(ns.la_solve(R, ns.mT(b)))
-
-
-def _qr_rule(ns, g, meta, Q, R):
-    mode, m, n = meta
-    gQ, gR = g
-    if mode == "r":
-        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed "
-                           "when mode='r'. Please use linalg.qr(A, mode='reduced') if you are "
-                           "going to differentiate through linalg.qr.")
-    if mode == "complete" and m > n:
-        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' "
-                           "and nrows > ncols.")
-    if m >= n:
-        return (_qr_square_rule(ns, gQ, gR, Q, R),)
-    # wide A = [X | Y] = Q [U | V]: X = Q U is square, Y = Q V
-    U = ns.getitem(R, (Ellipsis, slice(None), slice(0, m)))
-    gU = gV = None
-    if gR is not None:
-        gU = ns.getitem(gR, (Ellipsis, slice(None), slice(0, m)))
-        gV = ns.getitem(gR, (Ellipsis, slice(None), slice(m, None)))
-    Y = None
-    gQ2 = gQ
-    if gV is not None:
-        Yv = ns.getitem(R, (Ellipsis, slice(None), slice(m, None)))
-        Y = Q @ Yv
-        gQ2 = Y @ ns.mT(gV) if gQ is None else gQ + Y @ ns.mT(gV)
-    gX = _qr_square_rule(ns, gQ2, gU, Q, U)
-    if gV is None:
-        gY = ns.la_eye(m, n - m, Q) * 0
-        s = tuple(ns.shape(gX))
-        gY = ns.broadcast_to(gY, s[:-1] + (n - m,))
-    else:
-        gY = Q @ gV
-    return (ns.la_cat_last(gX, gY),)
-
-
-LinalgQrBackward0 = fresh_node("LinalgQrBackward0", _qr_rule, saved=("Q", "R"),
-                               meta=("mode", "m", "n"), nout=2)
-
-
-def _t_cat_last(a, b):
-    n1 = a._data.shape[-1]
-    n2 = b._data.shape[-1]
-    ea = _make(np.eye(n1, n1 + n2, dtype=a._data.dtype))
-    eb = _make(np.eye(n2, n1 + n2, n1, dtype=b._data.dtype))
-    return a @ ea + b @ eb
-
-
-NP.la_cat_last = lambda a, b: np.concatenate([a, b], axis=-1)
-T.la_cat_last = _t_cat_last
-
-
-def linalg_qr(A, mode="reduced", *, out=None):
-    """A = Q R with orthonormal Q and upper-triangular R; mode 'reduced', 'complete' or 'r'."""
-    a = _tensor(A)
-    x = a._data
-    _check_matrix("linalg.qr", x, square=False)
-    if mode not in ("reduced", "complete", "r"):
-        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
-                           "'reduced' (default), 'r', or 'complete'")
-    Q, R = np.linalg.qr(x, mode="complete" if mode == "complete" else "reduced")
-    if mode == "r":
-        Q = np.zeros((0,), dtype=x.dtype)
-    datas = (Q.astype(x.dtype, copy=False), R.astype(x.dtype, copy=False))
-    if _recording(a):
-        outs = _record_outs(datas, LinalgQrBackward0, (a,), (_Out(0), _Out(1)),
-                            (mode, x.shape[-2], x.shape[-1]))
-    else:
-        outs = [_make(d) for d in datas]
-    return return_types.linalg_qr(tuple(outs))
-
-
-def torch_qr(input, some=True, *, out=None):
-    """torch.qr: (Q, R), some=False gives the complete factorization."""
-    Q, R = linalg_qr(input, "reduced" if some else "complete")
-    return return_types.qr((Q, R))
-
-
 # -- pinv ----------------------------------------------------------------------------------
 def _pinv_rule(ns, g, meta, A, P):
     Pt, gt = ns.mT(P), ns.mT(g)
@@ -632,6 +407,9 @@ def _pinv_rule(ns, g, meta, A, P):
 LinalgPinvBackward0 = fresh_node("LinalgPinvBackward0", _pinv_rule, saved=("self", "result"))
 
 
+@defop(name="linalg.pinv", nodes=(LinalgPinvBackward0,), batch=leading_batch, samples=[
+    S((3, 2), domain=wide_dom, np_ref=np.linalg.pinv), S((2, 3), domain=wide_dom, id="wide"),
+    S((3, 3), domain=wide_dom, kwargs={"rtol": 0.1}, id="rtol")])
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """Moore-Penrose pseudo-inverse; singular values below max(atol, rtol * s_max) are
     dropped (default rtol: eps * max(m, n))."""
@@ -662,184 +440,24 @@ def _num(v):
     return np.asarray(v)[..., None] if np.ndim(v) else v
 
 
+@defop(nodes=(LinalgPinvBackward0,), batch=leading_batch,
+       samples=[S((2, 2, 3), domain=wide_dom, method=True)])
 def pinverse(input, rcond=1e-15):
     """torch.pinverse: pinv with a relative cutoff `rcond`."""
     return pinv(input, rtol=rcond)
 
 
-# -- norms ---------------------------------------------------------------------------------
-def _vnorm_rule(ns, g, meta, x, r):
-    ord, dims, keepdim = meta
-    xs = tuple(ns.shape(x))
-    if not keepdim:
-        kd = tuple(1 if i in dims else s for i, s in enumerate(xs))
-        g, r = ns.reshape(g, kd), ns.reshape(r, kd)
-    if ord == 0:
-        return (x * 0,)
-    if ord == 1:
-        return (g * ns.sign(x),)
-    if ord == 2:
-        return (x * (g / (r + ns.la_mask_like(r == 0, r))),)
-    if ord in (float("inf"), -float("inf")):
-        mask = ns.la_mask_like(ns.la_abs(x) == r, x)
-        count = ns.sum(mask, axis=dims, keepdims=True)
-        return (g * ns.sign(x) * mask / count,)
-    ax = ns.la_abs(x)
-    rs = r + ns.la_mask_like(r == 0, r)
-    return (g * ns.sign(x) * ax ** (ord - 1) / rs ** (ord - 1),)
-
-
-LinalgVectorNormBackward0 = fresh_node("LinalgVectorNormBackward0", _vnorm_rule,
-                                       saved=("self", "result"), meta=("ord", "dim", "keepdim"))
-
-
-def _norm_np(x, ord, dims, keepdim):
-    ax = np.abs(x)
-    if ord == 2:
-        r = np.sqrt(np.sum(ax * ax, axis=dims, keepdims=keepdim))
-    elif ord == float("inf"):
-        r = np.max(ax, axis=dims, keepdims=keepdim) if x.size else \
-            np.zeros_like(np.sum(ax, axis=dims, keepdims=keepdim))
-    elif ord == -float("inf"):
-        r = np.min(ax, axis=dims, keepdims=keepdim)
-    elif ord == 0:
-        r = np.sum(ax != 0, axis=dims, keepdims=keepdim).astype(x.dtype)
-    elif ord == 1:
-        r = np.sum(ax, axis=dims, keepdims=keepdim)
-    else:
-        r = np.sum(ax ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
-    return np.asarray(r, dtype=x.dtype)
-
-
-def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
-    """The ord-norm of x over `dim` (all elements when None), as a vector."""
-    if isinstance(ord, str):
-        raise TypeError("linalg_vector_norm(): argument 'ord' (position 2) must be Number, "
-                        "not str")
-    t = _tensor(x)
-    if t._data.dtype.kind not in "fc":
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_LEGACY.get(t._data.dtype.name, t._data.dtype.name)}")
-    if dtype is not None:
-        t = t.to(dtype)
-    a = t._data
-    from ._core import normalize_dims
-    dims = normalize_dims(dim, a.ndim) if a.ndim else ()
-    ord = float(ord)
-    data = _norm_np(a, ord, dims if dims else None, keepdim) if a.ndim else np.abs(a)
-    if _recording(t):
-        r = record(np.asarray(data), LinalgVectorNormBackward0, (t,), (t, _RESULT),
-                   (ord, dims, keepdim))
-    else:
-        r = _make(np.asarray(data))
-    return _out(r, out)
-
-
-def _extreme_rule(ns, g, meta, x, r):
-    dim, keepdim = meta
-    if not keepdim:
-        g, r = _unsq(ns, g, dim), _unsq(ns, r, dim)
-    m = ns.la_mask_like(x == r, x)
-    count = ns.sum(m, axis=dim, keepdims=True)
-    return (g * m / count,)
-
-
-_Amax = fresh_node("AmaxBackward0", _extreme_rule, ("self", "result"), ("dim", "keepdim"))
-_Amin = fresh_node("AminBackward0", _extreme_rule, ("self", "result"), ("dim", "keepdim"))
-
-
-def _extreme(t, dim, keepdim, largest):
-    """amax/amin over one dim, ties sharing the gradient evenly (as torch's amax)."""
-    x = t._data
-    dim = dim % x.ndim
-    data = np.asarray(np.max(x, axis=dim, keepdims=keepdim) if largest
-                      else np.min(x, axis=dim, keepdims=keepdim))
-    if _recording(t):
-        return record(data, _Amax if largest else _Amin, (t,), (t, _RESULT), (dim, keepdim))
-    return _make(data)
-
-
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
-    """Matrix norms over the two dims `dim`: 'fro', 'nuc', inf, -inf, 1, -1, 2, -2."""
-    t = _tensor(A)
-    x = t._data
-    if x.ndim < 2:
-        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
-                           "dimensions.")
-    if x.dtype.kind not in "fc":
-        raise RuntimeError(f"linalg.matrix_norm: Expected a floating point or complex tensor "
-                           f"as input. Got {_LEGACY.get(x.dtype.name, x.dtype.name)}")
-    if ord not in ("fro", "nuc") and (isinstance(ord, str) or
-                                      ord not in (1, -1, 2, -2, float("inf"), -float("inf"))):
-        if isinstance(ord, str):
-            raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
-        raise RuntimeError(f"linalg.matrix_norm: Order {_fmt(ord)} not supported.")
-    from ._core import normalize_dims
-    d = normalize_dims(tuple(dim), x.ndim)
-    if len(d) != 2 or d[0] == d[1]:
-        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
-                           f"{dim[1]})")
-    if dtype is not None:
-        t = t.to(dtype)
-    if ord == "fro":
-        return _out(vector_norm(t, 2, d, keepdim), out)
-    if ord in ("nuc", 2, -2):
-        from .shape import permute, unsqueeze
-        rest = [i for i in range(x.ndim) if i not in d]
-        perm = tuple(rest) + d
-        m = t if perm == tuple(range(x.ndim)) else permute(t, perm)
-        if ord == "nuc":
-            from .reduction import sum as _sum
-            r = _sum(svdvals(m), -1)
-        else:
-            r = _extreme(svdvals(m), -1, False, ord == 2)
-        if keepdim:
-            r = unsqueeze(unsqueeze(r, -1), -1)
-            r = permute(r, tuple(int(i) for i in np.argsort(perm)))
-        return _out(r, out)
-    d0, d1 = d
-    if ord in (float("inf"), -float("inf")):
-        d0, d1 = d1, d0
-    if not keepdim and d0 < d1:
-        d1 -= 1
-    return _out(_extreme(vector_norm(t, 1, d0, keepdim), d1, keepdim, ord > 0), out)
-
-
-def _fmt(o):
-    return str(int(o)) if float(o).is_integer() else str(o)
-
-
-def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
-    """linalg.norm: a vector norm for 1-D (or one dim), a matrix norm for 2-D (or two dims)."""
-    t = _tensor(A)
-    x = t._data
-    if dim is not None:
-        dim = (dim,) if isinstance(dim, int) else tuple(dim)
-        if len(dim) not in (1, 2):
-            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. "
-                               f"Got {list(dim)}")
-    elif ord is not None:
-        if x.ndim not in (1, 2):
-            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must "
-                               f"be 1D or 2D. Got {x.ndim}D.")
-        dim = tuple(range(x.ndim))
-    if ord is None:
-        if dim is not None and len(dim) == 2:
-            return matrix_norm(t, "fro", dim, keepdim, dtype=dtype, out=out)
-        return vector_norm(t, 2, dim, keepdim, dtype=dtype, out=out)
-    if len(dim) == 2:
-        return matrix_norm(t, ord, dim, keepdim, dtype=dtype, out=out)
-    if isinstance(ord, str):
-        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
-                           "dimensions.")
-    return vector_norm(t, ord, dim, keepdim, dtype=dtype, out=out)
-
-
-# -- matrix_power, multi_dot, cross, vecdot ------------------------------------------------
+# -- matrix_power --------------------------------------------------------------------------
 _CopyBackwards = fresh_node("CopyBackwards", lambda ns, g, m: (g * 0,))
 _CopyBackwards.name = lambda self: "torch::autograd::CopyBackwards"
 
 
+@defop(name="linalg.matrix_power", aliases=("matrix_power",),
+       nodes=(MmBackward0, LinalgInvExBackward0, _CopyBackwards, "CloneBackward0"),
+       batch=leading_batch, samples=[
+           S((3, 3), args=(3,)),
+           S((2, 2), domain=wellcond, call=lambda m, x: x.matrix_power(-2), id="neg"),
+           S((2, 3, 3), args=(0,), id="zero"), S((3, 3), args=(1,), id="one")])
 def matrix_power(A, n, *, out=None):
     """A @ A @ ... (n times); n = 0 gives the identity, n < 0 powers of the inverse."""
     a = _tensor(A)
@@ -872,73 +490,5 @@ def matrix_power(A, n, *, out=None):
     return _out(result, out)
 
 
-def multi_dot(tensors, *, out=None):
-    """Product of a chain of matrices; the first may be a row and the last a column vector."""
-    ts = [_tensor(t) for t in tensors]
-    if len(ts) < 2:
-        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(ts)}")
-    nd = [t._data.ndim for t in ts]
-    if nd[0] not in (1, 2):
-        raise RuntimeError(f"multi_dot(): the first tensor must be 1D or 2D but got {nd[0]}D")
-    if nd[-1] not in (1, 2):
-        raise RuntimeError(f"multi_dot(): the last tensor must be 1D or 2D but got {nd[-1]}D")
-    for i in range(1, len(ts) - 1):
-        if nd[i] != 2:
-            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {nd[i]}D")
-    from .shape import reshape
-    first = ts[0] if nd[0] == 2 else reshape(ts[0], (1, -1))
-    last = ts[-1] if nd[-1] == 2 else reshape(ts[-1], (-1, 1))
-    mats = [first] + ts[1:-1] + [last]
-    for i in range(len(mats) - 1):
-        p, q = mats[i]._data.shape, mats[i + 1]._data.shape
-        if p[1] != q[0]:
-            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes "
-                               f"{list(ts[i]._data.shape)} and {list(ts[i + 1]._data.shape)} "
-                               "cannot be multiplied")
-    r = mats[0]
-    for m in mats[1:]:
-        r = matmul(r, m)
-    shape = (tuple(r._data.shape[:1]) if nd[0] == 2 else ()) + \
-        (tuple(r._data.shape[1:]) if nd[-1] == 2 else ())
-    from .shape import view
-    return _out(view(r, shape), out)
 
-
-def vecdot(x, y, *, dim=-1, out=None):
-    """Dot product of vectors along `dim`, broadcasting the others."""
-    from .arithmetic import mul
-    from .reduction import sum as _sum
-    return _out(_sum(mul(x, y), dim), out)
-
-
-declare("det", "LinalgDetBackward0")
-declare("inverse", "LinalgInvExBackward0")
-declare("slogdet", "LinalgSlogdetBackward0")
-declare("pinverse", "LinalgPinvBackward0")
-declare("matrix_power", "MmBackward0", "LinalgInvExBackward0")
-declare("linalg.inv linalg.inv_ex", "LinalgInvExBackward0")
-declare("linalg.det", "LinalgDetBackward0")
-declare("linalg.slogdet", "LinalgSlogdetBackward0")
-declare("linalg.solve linalg.solve_ex", "LinalgSolveExBackward0")
-declare("linalg.cholesky linalg.cholesky_ex", "LinalgCholeskyExBackward0")
-declare("linalg.qr", "LinalgQrBackward0")
-declare("linalg.eigh linalg.eigvalsh", "LinalgEighBackward0")
-declare("linalg.svd linalg.svdvals", "LinalgSvdBackward0")
-declare("linalg.pinv", "LinalgPinvBackward0")
-declare("linalg.vector_norm linalg.norm", "LinalgVectorNormBackward0")
-declare("linalg.matrix_norm", "LinalgVectorNormBackward0", "SumBackward1", "AmaxBackward0",
-        "AminBackward0")
-declare("linalg.cross", "LinalgCrossBackward0")
-declare("linalg.multi_dot", "ViewBackward0")
-
-svd = torch_svd
-qr = torch_qr
-Tensor.det = det
-Tensor.svd = torch_svd
-Tensor.qr = torch_qr
-Tensor.inverse = inverse
-Tensor.slogdet = slogdet
-Tensor.logdet = logdet
-Tensor.pinverse = pinverse
-Tensor.matrix_power = matrix_power
-Tensor.cholesky_inverse = cholesky_inverse
+__all__ = publish(globals())
