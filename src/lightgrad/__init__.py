@@ -9,7 +9,6 @@ from ._printing import set_printoptions
 from . import _tensor_str, cuda
 from ._tensor import Size, Tensor, typename
 from . import ops as _ops
-from .ops._core import OPS as _OPS
 from .ops.elementwise import *  # noqa: F401,F403
 from .ops.arithmetic import *  # noqa: F401,F403
 from .ops.binary_math import *  # noqa: F401,F403

@@ -1,107 +1,30 @@
 """vmap: run a function written for one example over a batch of them, op by op.
 
 Inside `vmap(f)(x)`, f sees BatchedTensors: each wraps a *physical* tensor holding the
-whole batch in dim 0 and shows the rest as its *logical* shape (one example). Each op has
-a batching rule (in _vmap_rules.py) that rewrites the call onto the physical tensors (shift
-`dim` arguments by one, line up the dims of operands, flatten for a full reduction, ...),
-so f runs once, over the whole batch, with the ordinary ops; gradients flow through it as
-through any op.
+whole batch in dim 0 and shows the rest as its *logical* shape (one example). Each declared
+op has a batching rule (declared with it; the common ones are in ops/_batching.py) that
+rewrites the call onto the physical tensors (shift `dim` arguments by one, line up the dims
+of operands, flatten for a full reduction, ...), so f runs once, over the whole batch, with
+the ordinary ops; gradients flow through it as through any op.
 
-How a call reaches its rule: while a vmap runs, the public functions of lightgrad,
-lightgrad.nn.functional and lightgrad.linalg are replaced by dispatchers (and restored
-after), and BatchedTensor's methods and operators dispatch the same way. An op without a
-rule raises an error that names it; it never computes on the physical tensor as if it
-were one example. Nested vmaps nest BatchedTensors: a physical tensor may itself be the
-BatchedTensor of an enclosing vmap, and each dispatch peels one level.
+How a call reaches its rule: the public function of a declared op, and BatchedTensor's
+methods and operators, look for a batched argument where they are called
+(ops/_batched_tensor.py), so a function reference taken before the vmap works and nothing
+is swapped. A function written with public ops (most of nn.functional) needs no rule of its
+own. An op without a rule raises an error that names it; it never computes on the physical
+tensor as if it were one example. Nested vmaps nest BatchedTensors: a physical tensor may
+itself be the BatchedTensor of an enclosing vmap, and each dispatch peels one level.
 
 Not supported: ops whose output shape depends on values (nonzero, masked_select, ...),
-.item() and data-dependent control flow (as in torch), and calls through a function
-reference taken before the vmap began (`from lightgrad import sin`), which reach the op
-unbatched and fail with an error.
+.item() and data-dependent control flow (as in torch).
 """
 import functools
-import operator
 
 from ._pytree import tree_flatten, tree_unflatten
 from ._tensor import Tensor
-from .ops._batched_tensor import (RULES, BatchedTensor, _batch, _dispatch,  # noqa: F401
-                                  _error, _wrap, setup_methods, state as _state)
+from .ops._batched_tensor import (BatchedTensor, _wrap, setup_methods,
+                                  state as _state)
 from .ops._core import DECLARED
-
-_state.setdefault("installed", {})
-
-
-# -- swapping the public functions in and out --------------------------------------------
-def _namespaces():
-    import lightgrad
-    import lightgrad.nn.functional as F
-    return [(lightgrad, ""), (F, "F."), (lightgrad.linalg, "linalg.")]
-
-
-_SKIP = {"tensor", "as_tensor", "from_numpy", "is_tensor", "is_grad_enabled", "manual_seed",
-         "set_default_dtype", "get_default_dtype", "set_printoptions", "no_grad",
-         "enable_grad", "set_grad_enabled", "inference_mode", "save", "load", "vmap"}
-
-
-def _dispatcher(qualified, fn):
-    @functools.wraps(fn)
-    def dispatch(*args, **kwargs):
-        return _dispatch(qualified, fn, args, kwargs)
-    return dispatch
-
-
-@functools.lru_cache(maxsize=1)
-def _public_names():
-    """id of each public function -> its rule name (vmap(torch.sin) gets the original)."""
-    names = {}
-    for mod, prefix in _namespaces():
-        for name, fn in vars(mod).items():
-            if callable(fn) and not name.startswith("_") and not isinstance(fn, type):
-                names.setdefault(id(fn), prefix + name)
-    return names
-
-
-_wrapped = {}   # module -> (its namespace size, originals, dispatchers), built once
-
-
-def _dispatchers(mod, prefix):
-    """(originals, dispatchers) for a module's public functions; rebuilt only when the
-    namespace changed since (a name added, or a function replaced)."""
-    d = vars(mod)
-    hit = _wrapped.get(mod)
-    if hit is not None and hit[0] == len(d) and all(
-            map(operator.is_, map(d.get, hit[1]), hit[1].values())):
-        return hit[1], hit[2]
-    originals, dispatchers = {}, {}
-    for name, fn in list(d.items()):
-        if name.startswith("_") or name in _SKIP or isinstance(fn, type) or \
-                not callable(fn) or type(fn).__name__ == "module" or \
-                getattr(fn, "_dispatches", False):     # a declared op dispatches itself
-            continue
-        originals[name] = fn
-        dispatchers[name] = _dispatcher(prefix + name, fn)
-    _wrapped[mod] = (len(d), originals, dispatchers)
-    return originals, dispatchers
-
-
-def _install():
-    """Swap the public functions for dispatchers (first vmap level only)."""
-    if _state["depth"] == 0:
-        saved = {}
-        for mod, prefix in _namespaces():
-            originals, dispatchers = _dispatchers(mod, prefix)
-            vars(mod).update(dispatchers)
-            saved[mod] = originals
-        _state["installed"] = saved
-    _state["depth"] += 1
-
-
-def _uninstall():
-    _state["depth"] -= 1
-    if _state["depth"] == 0:
-        for mod, originals in _state["installed"].items():
-            vars(mod).update(originals)
-        _state["installed"] = {}
 
 
 # -- vmap ------------------------------------------------------------------------------------
@@ -126,11 +49,6 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got "
                          f"{chunk_size})")
     name = _fname(func)
-    public = _public_names().get(id(func)) if _state["depth"] == 0 else None
-    # vmap(torch.sin): a public op taken before any swap (a declared op dispatches itself,
-    # with its own rule: an nn.functional op may be declared after RULES was filled)
-    if public is not None and not getattr(func, "_dispatches", False):
-        func = _dispatcher(public, func)
 
     @functools.wraps(func)
     def wrapped(*args, **kwargs):
@@ -168,15 +86,17 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
                              f"dimension, got sizes {sizes} for the mapped dimension")
         lvl = _state["depth"]
-        _install()
+        _state["depth"] += 1
         _state["randomness"].append(randomness)
+        _state["sizes"].append(sizes[0])
         try:
             batched = [x if d is None else _wrap(x.movedim(d, 0) if d else x, lvl)
                        for x, d in zip(leaves, dims)]
             out = func(*tree_unflatten(batched, spec), **kwargs)
         finally:
+            _state["depth"] -= 1
             _state["randomness"].pop()
-            _uninstall()
+            _state["sizes"].pop()
         return _unbatch_outputs(out, out_dims, lvl, sizes[0], name)
     return wrapped
 
@@ -245,7 +165,5 @@ def _unbatch_outputs(out, out_dims, lvl, n, name):
 # -- autograd inside vmap: ops/_batched_tensor.py and autograd.grad -----------------------
 from .ops._batched_tensor import active, batch_of, batched_like  # noqa: E402,F401
 
-
-from . import _vmap_rules  # noqa: E402,F401  (last: registers the rules into RULES)
 
 setup_methods(DECLARED)

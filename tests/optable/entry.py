@@ -7,7 +7,7 @@ from typing import Callable
 class Op:
     """One op under test.
 
-    name:   the public op it covers (a key of lightgrad._OPS)
+    name:   the public op it covers (a name in lightgrad.ops._core.DECLARED)
     fn:     fn(module, *inputs) -> Tensor or tuple; `module` is lightgrad or torch, so the
             same expression runs in both, e.g. `lambda m, x, y: m.mul(x, y)`
     shapes: input shapes, one tuple per input, e.g. [(3, 1), (4,)] for a broadcasting pair

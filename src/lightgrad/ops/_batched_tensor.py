@@ -16,26 +16,36 @@ import functools
 import numpy as np
 
 from .._tensor import Size, Tensor
-from ._batching import elementwise, refused
+from ._batching import elementwise, inplace_elementwise, refused
 
-state = {"depth": 0, "randomness": []}    # open vmap levels, and each level's randomness
+# the open vmap levels: how many, and each level's randomness mode and batch size
+state = {"depth": 0, "randomness": [], "sizes": []}
 
 
 def _error(msg):
     return RuntimeError(f"vmap: {msg}")
 
 
-def check_randomness():
-    """The randomness mode of the innermost running vmap (None outside vmap); "error", the
-    default, refuses a random op."""
-    if not state["depth"]:
-        return None
-    mode = state["randomness"][-1] if state["randomness"] else "error"
+def randomness_of(lvl):
+    """The randomness mode of vmap level `lvl`: "same" or "different"; "error" (the default)
+    refuses a random op."""
+    mode = state["randomness"][lvl]
     if mode == "error":
         raise _error("called random operation while in randomness error mode. Please either "
                      "use the 'same' or 'different' randomness flags on vmap or perform the "
                      "randomness operation out of vmap")
     return mode
+
+
+def per_example_draw(draw, shape):
+    """`draw(shape)` (a Tensor of random values) as each running vmap level asks: a level with
+    randomness="different" adds its batch dim in front (one draw per example), "same" shares
+    one draw, "error" refuses. Outside vmap, the draw itself."""
+    levels = [lvl for lvl in range(state["depth"]) if randomness_of(lvl) == "different"]
+    t = draw(tuple(state["sizes"][lvl] for lvl in levels) + tuple(shape))
+    for lvl in levels:            # outermost first: the innermost level wraps last
+        t = _wrap(t, lvl)
+    return t
 
 
 class BatchedTensor(Tensor):
@@ -141,10 +151,15 @@ def _batch(x, lvl):
 RULES = {}      # op name (methods bare, "F.x" for nn.functional, "linalg.x") -> rule
 
 
-def _dispatch(name, fn, args, kwargs, rule=None):
+def _dispatch(name, fn, args, kwargs, rule=None, below=None):
     """Run op `name` (callable `fn` on unbatched tensors) on args that may be batched, with
-    its batching rule (`rule`, or the one registered under its name)."""
-    lvl = max(_level_of(args), _level_of(tuple(kwargs.values())))
+    its batching rule (`rule`, or the one registered under its name), at the innermost level
+    below `below` that batches an argument. A random op's rule (`every_level`) runs at every
+    level, batched argument or not: each level's randomness decides the draw."""
+    if getattr(rule, "every_level", False):
+        lvl = (state["depth"] if below is None else below) - 1
+    else:
+        lvl = max(_level_of(args), _level_of(tuple(kwargs.values())))
     if lvl < 0:
         return fn(*args, **kwargs)
     if rule is None:
@@ -185,7 +200,7 @@ class _Call:
         self.name, self.op, self.lvl, self.rule = name, op, lvl, rule
 
     def __call__(self, *args, **kwargs):
-        return _dispatch(self.name, self.op, args, kwargs, self.rule)
+        return _dispatch(self.name, self.op, args, kwargs, self.rule, self.lvl)
 
     def batched(self, x):
         return _batch(x, self.lvl)
@@ -212,9 +227,14 @@ class _Call:
         return None
 
 
-def _method(name):
+def _method(name, fn=None):
+    """BatchedTensor.<name>: Tensor.<name> run through the op's rule; `fn` is the Tensor
+    method itself where that dispatches too (a random op's), so the rule's innermost call
+    does not dispatch again."""
+    fn = fn or _call_method(name)
+
     def method(self, *args, **kwargs):
-        return _dispatch(name, _call_method(name), (self,) + args, kwargs)
+        return _dispatch(name, fn, (self,) + args, kwargs)
     method.__name__ = name
     return method
 
@@ -233,8 +253,13 @@ def _refused(name):
 
 
 def setup_methods(declared):
-    """BatchedTensor's methods: a dispatching one for every Tensor method with a rule, a
-    refusing one for every other public Tensor method."""
+    """The rules of the declared ops by name (their in-place elementwise forms write into
+    the physical tensor), and BatchedTensor's methods: a dispatching one for every Tensor
+    method with a rule, a refusing one for every other public Tensor method."""
+    for name, d in declared.items():
+        RULES[name] = rule_of(d)
+        if d.batch == "elementwise" and d.vmap_refused is None and name + "_" in d.methods:
+            RULES[name + "_"] = inplace_elementwise
     own = set(vars(BatchedTensor))
     for name in dir(Tensor):
         if name.startswith("_") or name in own:
@@ -242,7 +267,11 @@ def setup_methods(declared):
         attr = getattr(Tensor, name, None)
         if not callable(attr) or isinstance(attr, type):
             continue
-        setattr(BatchedTensor, name, _method(name) if name in RULES else _refused(name))
+        if name not in RULES:
+            setattr(BatchedTensor, name, _refused(name))
+        else:
+            setattr(BatchedTensor, name, _method(name, getattr(attr, "__wrapped__", None)
+                                                 if getattr(attr, "_dispatches", False) else None))
     for d in set(declared.values()):
         for dunder in d.dunders:
             setattr(BatchedTensor, dunder, _declared_operator(d.name, dunder))

@@ -265,7 +265,8 @@ def per_example_loss(reduction_pos, per_sample=False):
         extra = {k: v for k, v in kwargs.items()
                  if k != "reduction" and isinstance(v, (int, float)) and not isinstance(v, bool)}
         other = {k: v for k, v in kwargs.items() if k != "reduction" and k not in extra}
-        if len(args) > 2 or any(v is not None for v in other.values()) or \
+        given = [a for i, a in enumerate(args[2:], 2) if i != reduction_pos and a is not None]
+        if given or any(v is not None for v in other.values()) or \
                 per_sample and extra.get("ignore_index", -100) != -100:
             raise vmap_error(f"{c.name} inside vmap supports only (input, target, "
                              "reduction=...)")

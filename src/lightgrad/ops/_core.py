@@ -20,9 +20,8 @@ vectorized Jacobians), and forward-mode AD derives each op's JVP from its rule
 Each public op is declared once, with `defop` beside its function: its names, node
 classes, Tensor methods / in-place / operator forms, its forward-mode and vmap rules (or
 the shorthand `kind=ELEMENTWISE` for both) and its test samples. `publish` at the end of a
-family file attaches the declared methods and returns the family's `__all__`; `OPS` maps
-every public differentiable op to its node names; the tests check that each one is
-sampled. (Families not yet moved onto `defop` still name their ops with `declare`.)
+family file binds each op there to its public function and returns the family's
+`__all__`; `DECLARED` lists them all, and the tests check that each one is sampled.
 """
 import numpy as np
 
@@ -37,15 +36,6 @@ from ._record import (RESULT, _save, binary_operands, float_operand, grad_on,  #
                       to_tensor, with_tangents, wrap)
 from ._views import (check_inplace, inplace, inplace_method, rebase, view_of,  # noqa: F401
                      write_into)
-
-OPS = {}          # public op name -> tuple of node class names it can produce
-
-
-def declare(public_names, *node_names):
-    """Record that the public ops `public_names` produce nodes `node_names` (op table check)."""
-    for n in public_names.split():
-        OPS[n] = OPS.get(n, ()) + node_names
-
 
 # -- op declarations -----------------------------------------------------------------------
 ELEMENTWISE = "elementwise"   # kind: each output element depends on the same input elements
@@ -150,9 +140,6 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
         if n in DECLARED:
             raise ValueError(f"op {n} is declared twice")
         DECLARED[n] = d
-        if d.nodes:
-            OPS[n] = OPS.get(n, ()) + tuple(c if isinstance(c, str) else c.__name__
-                                            for c in d.nodes)
     # the public function: fn, or the op's batching rule when vmap passes a batched argument
     d.public = dispatching(d.name, fn, rule_of(d)) if function else None
     if kind == ELEMENTWISE:
@@ -163,6 +150,8 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
     tensor_names = tuple(n for n in d.names() if "." not in n)
     if method:
         m = fn if method is True else method
+        if getattr(d.batch, "every_level", False):   # a random op: a plain tensor's draw
+            m = dispatching(d.name, m, rule_of(d))    # depends on the running vmaps too
         d.methods = tensor_names
         for n in d.methods:
             setattr(Tensor, n, m)
@@ -193,12 +182,15 @@ def public_functions(submodule=""):
 
 def publish(namespace):
     """The `__all__` of the family module whose globals are `namespace`: every op declared
-    there under an unqualified name, its aliases bound in the module too (the submodules,
-    lightgrad.linalg and nn.functional, import their qualified ops by name)."""
+    there under an unqualified name. Each op declared there (aliases and qualified names
+    too, "F.nll_loss" as nll_loss) is bound in the module to its public function, so code
+    that imports an op from its family module, or calls it there, gets the one that
+    dispatches under vmap (Tensor methods stay the op's function itself)."""
     mod = namespace["__name__"]
     names = []
     for n, d in DECLARED.items():
-        if d.module == mod and d.function and "." not in n:
-            namespace.setdefault(n, d.fn)
-            names.append(n)
+        if d.module == mod and d.function:
+            namespace[n.rpartition(".")[2]] = d.public
+            if "." not in n:
+                names.append(n)
     return names

@@ -12,7 +12,7 @@ from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
 from ._batching import along_dim, inplace_elementwise, vmap_error
 from ._core import (ELEMENTWISE, RESULT, Sample as S, defop, inplace as _inplace, node_class,
-                    ns_def, record)
+                    ns_def, publish, record)
 from ._erf import np_erf
 from .elementwise import erf as _t_erf
 
@@ -561,3 +561,6 @@ def prelu(input, weight):
             shape[1] = n
         weight = weight.reshape(shape)
     return _prelu_kernel(input, weight)
+
+
+publish(globals())   # each op here bound to its public function, which dispatches under vmap

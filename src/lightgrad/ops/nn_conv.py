@@ -18,7 +18,7 @@ from .._tensor import _make
 from .._graph.grad_mode import state as _state
 from . import nn_conv3d as _k3
 from ._batching import arg, expand_to, spatial
-from ._core import Sample as S, defop, node_class, ns_def, record
+from ._core import Sample as S, defop, node_class, ns_def, publish, record
 from ._spatial import _gemm, _out_size, _pad_arr, _rg, _strided, _tuple
 
 __all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
@@ -542,3 +542,6 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
             f"dilation_width: {d[2]}")
     return _conv_t("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding,
                    groups, dilation)
+
+
+publish(globals())   # each op here bound to its public function, which dispatches under vmap

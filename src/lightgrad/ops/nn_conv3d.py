@@ -17,7 +17,7 @@ import numpy as np
 from .._graph.grad_mode import state as _state
 from .._tensor import _make
 from ._batching import spatial
-from ._core import Sample as S, defop, node_class, ns_def, record
+from ._core import Sample as S, defop, node_class, ns_def, publish, record
 from ._spatial import (_LinearPair, _avg_divisor, _distinct, _gemm, _out_size, _pool_args,
                        _strided, _tuple, adaptive_matrix, pool_out_size)
 
@@ -402,3 +402,6 @@ def adaptive_avg_pool3d(input, output_size):
     if outs == (1, 1, 1):
         return input.mean((-3, -2, -1), keepdim=True)     # as torch: a MeanBackward1 node
     return adaptive_avg_pool3d_op(input, outs)
+
+
+publish(globals())   # each op here bound to its public function, which dispatches under vmap

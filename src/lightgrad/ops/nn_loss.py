@@ -10,7 +10,7 @@ import numpy as np
 from .._tensor import _make
 from .._graph.grad_mode import no_grad, state as _state
 from ._batching import lightgrad, per_example_loss, vmap_error
-from ._core import Sample as S, defop, node_class, ns_def, record
+from ._core import Sample as S, defop, node_class, ns_def, publish, record
 from .nn_activation import _LEGACY, _F, _np_softplus, _quiet
 
 __all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
@@ -550,3 +550,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None:
         _embedding_renorm_(weight, input, max_norm, norm_type)
     return _embedding_kernel(input, weight, padding_idx, scale_grad_by_freq)
+
+
+publish(globals())   # each op here bound to its public function, which dispatches under vmap

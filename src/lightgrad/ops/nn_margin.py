@@ -7,7 +7,7 @@ import numpy as np
 from .._tensor import _make
 from .._graph.grad_mode import state as _state
 from ._batching import per_example_loss
-from ._core import Sample as S, defop, node_class, ns_def, record
+from ._core import Sample as S, defop, node_class, ns_def, publish, record
 from .inplace import _copy_shape_error
 from .nn_activation import _LEGACY, _F, _float_data, _quiet
 from .nn_loss import _ONLY, _reduce, _scale, legacy_reduction, reduction_enum
@@ -246,3 +246,6 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         return record(data, MultilabelMarginLossBackward0, (input, target), (),
                       (coef, gshape, x.shape))
     return _make(data)
+
+
+publish(globals())   # each op here bound to its public function, which dispatches under vmap

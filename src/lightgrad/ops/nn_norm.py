@@ -14,7 +14,7 @@ import numpy as np
 from .._tensor import Tensor, _make
 from .._graph.grad_mode import no_grad, state as _state
 from ._batching import arg, fold_into_batch, leading_batch_needs, vmap_error
-from ._core import Sample as S, defop, node_class, ns_def, record
+from ._core import Sample as S, defop, node_class, ns_def, publish, record
 
 __all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
 
@@ -290,3 +290,6 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     paxes = (0,) + tuple(range(2, x.ndim))
     return _finish(_normalize(x, weight, bias, (N, G, -1), (2,), pshape, paxes, eps,
                               GroupNorm))
+
+
+publish(globals())   # each op here bound to its public function, which dispatches under vmap

@@ -13,7 +13,7 @@ import numpy as np
 from .._tensor import _make
 from .._graph.grad_mode import state as _state
 from ._batching import spatial
-from ._core import Sample as S, defop, node_class, ns_def, record
+from ._core import Sample as S, defop, node_class, ns_def, publish, record
 from ._spatial import (_LinearPair, _avg_divisor, _distinct, _pad_arr, _pool_args, _strided,
                        adaptive_matrix, pool_out_size, sepmap)
 
@@ -384,3 +384,6 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     out, idx = adaptive_max_pool2d_op(input.unsqueeze(-2), (1,) + o)
     out, idx = out.squeeze(-2), idx.squeeze(-2)
     return (out, idx) if return_indices else out
+
+
+publish(globals())   # each op here bound to its public function, which dispatches under vmap

@@ -18,7 +18,7 @@ from .._tensor import _make
 from .._graph.grad_mode import state as _state
 from ._batching import arg, fold_into_batch, leading_batch, leading_batch_needs, spatial, \
     vmap_error
-from ._core import Sample as S, defop, node_class, ns_def, record
+from ._core import Sample as S, defop, node_class, ns_def, publish, record
 from ._spatial import _LinearPair, _out_size, _tuple, sepmap
 from .nn_conv import _cols
 from .nn_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -526,3 +526,6 @@ def pixel_unshuffle(input, downscale_factor):
         raise RuntimeError(f"pixel_unshuffle expects width to be divisible by "
                            f"downscale_factor, but input.size(-1)={W} is not divisible by {r}")
     return SHUFFLE.a(input, r)
+
+
+publish(globals())   # each op here bound to its public function, which dispatches under vmap

@@ -14,23 +14,67 @@ from .._creation import (_finish, _float_dtype, _number, _out, _rng, _shape, _tu
                          _unsupported)
 from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
-from ._batched_tensor import check_randomness
-from ._batching import elementwise
+from ._batched_tensor import batched_like, per_example_draw, randomness_of, state as _vmap_state
+from ._batching import elementwise, vmap_error as _vmap_error
 from ._core import Sample as S, defop, inplace, node_class, publish, record
 
 _RANDOM_REFUSED = "randomness error mode"   # vmap's default randomness="error" refuses these
 
 
-def _random_batched(c, args, kwargs):
-    """A draw shaped like a batched tensor: one draw for the batch (randomness="same") or
-    one per example ("different")."""
-    mode = check_randomness()
+_SAME_BATCHED = ("Vmap does not currently support same randomness with a batched tensor input. "
+                 "Please file an issue with functorch")
+
+
+def _every_level(rule):
+    """A random op's rule runs at every vmap level, batched argument or not (see _dispatch):
+    each level's randomness mode decides the draw."""
+    rule.every_level = True
+    return rule
+
+
+def _random_batched(shape_only=False):
+    """The vmap rule of a random op on tensors: randomness="different" draws for every
+    example (an unbatched tensor is repeated per example first); "same" draws once for the
+    batch, from a batched tensor only when the op uses its shape alone (as in torch)."""
+    @_every_level
+    def rule(c, args, kwargs):
+        if not any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+            return c.op(*args, **kwargs)    # a creation draw: per_example_draw does all levels
+        n = _vmap_state["sizes"][c.lvl]
+        if randomness_of(c.lvl) == "different":
+            def per_example(a):
+                return batched_like(a, (c.lvl, n)) if isinstance(a, Tensor) else a
+            args = tuple(map(per_example, args))
+            kwargs = {k: per_example(v) for k, v in kwargs.items()}
+            return elementwise(c, args, kwargs)
+        if not any(c.batched(a) for a in (*args, *kwargs.values())):
+            return c(*args, **kwargs)
+        if not shape_only:
+            raise RuntimeError(_SAME_BATCHED)
+        r = c(args[0]._p[0], *args[1:], **kwargs)
+        return c.wrap(r.unsqueeze(0).expand((n,) + tuple(r.shape)))
+    return rule
+
+
+@_every_level
+def _random_fill_batched(c, args, kwargs):
+    """The vmap rule of an in-place random fill: "different" fills each example of a batched
+    tensor with its own draw, "same" fills all with one; an unbatched tensor cannot hold
+    different draws."""
     x = args[0]
-    if mode == "same":
-        one = x._p[0] if c.batched(x) else x
-        r = c(one, *args[1:], **kwargs)
-        return c.wrap(r.unsqueeze(0).expand((x._p.shape[0],) + tuple(r.shape)))
-    return elementwise(c, args, kwargs)
+    mode = randomness_of(c.lvl)
+    if not c.batched(x):
+        if mode == "different":
+            raise _vmap_error("Cannot ask for different inplace randomness on an unbatched "
+                              "tensor. This will appear like same randomness. If this is "
+                              "necessary for your usage, please file an issue with functorch.")
+        return c(*args, **kwargs)
+    if mode == "different":
+        c(x._p, *args[1:], **kwargs)
+    else:
+        one = c(x._p[0].clone(), *args[1:], **kwargs)
+        x._p.copy_(one.expand(tuple(x._p.shape)))
+    return x
 
 
 def _uniform(rng, shape, np_type):
@@ -58,21 +102,21 @@ def _random_floats(kind, rng, shape, d, op):
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          pin_memory=False, requires_grad=False, **kw):
     """Uniform samples on [0, 1)."""
-    check_randomness()
     shape = _shape(size, "rand", kw.get("size"))
     d = _float_dtype(dtype)
-    data = _random_floats("uniform", _rng(generator), shape, d, "check_uniform_bounds")
-    return _out(_finish(data, requires_grad, device), out)
+    return _out(per_example_draw(lambda s: _finish(
+        _random_floats("uniform", _rng(generator), s, d, "check_uniform_bounds"),
+        requires_grad, device), shape), out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           pin_memory=False, requires_grad=False, **kw):
     """Standard normal samples."""
-    check_randomness()
     shape = _shape(size, "randn", kw.get("size"))
     d = _float_dtype(dtype)
-    data = _random_floats("normal", _rng(generator), shape, d, "normal_kernel_cpu")
-    return _out(_finish(data, requires_grad, device), out)
+    return _out(per_example_draw(lambda s: _finish(
+        _random_floats("normal", _rng(generator), s, d, "normal_kernel_cpu"),
+        requires_grad, device), shape), out)
 
 
 def _randint_data(rng, low, high, shape, d):
@@ -86,7 +130,6 @@ def _randint_data(rng, low, high, shape, d):
 def randint(*args, generator=None, out=None, dtype=None, layout=None, device=None,
             pin_memory=False, requires_grad=False, low=None, high=None, size=None):
     """Integers on [low, high): `randint(high, size)` or `randint(low, high, size)`."""
-    check_randomness()
     pos = list(args)
     if size is None:
         if not pos:
@@ -104,19 +147,27 @@ def randint(*args, generator=None, out=None, dtype=None, layout=None, device=Non
                             f"{type(v).__name__} bounds, but expected int low and int high")
     shape = _tuple_size(size, "randint", 2 if len(args) == 2 else 3)
     d = dtype or _dtype.int64
-    data = _randint_data(_rng(generator), _number(low), _number(high), shape, d)
-    return _out(_finish(data, requires_grad, device), out)
+    low, high = _number(low), _number(high)
+    return _out(per_example_draw(lambda s: _finish(
+        _randint_data(_rng(generator), low, high, s, d), requires_grad, device), shape), out)
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              pin_memory=False, requires_grad=False):
-    """A random permutation of 0..n-1."""
-    check_randomness()
+    """A random permutation of 0..n-1 (under vmap(randomness="different"), one per
+    example)."""
     n = operator.index(n)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    data = _rng(generator).permutation(n).astype((dtype or _dtype.int64).np)
-    return _out(_finish(data, requires_grad, device), out)
+    np_type = (dtype or _dtype.int64).np
+
+    def draw(shape):
+        rng = _rng(generator)
+        if len(shape) == 1:
+            return _finish(rng.permutation(n).astype(np_type), requires_grad, device)
+        rows = np.broadcast_to(np.arange(n), shape)
+        return _finish(rng.permuted(rows, axis=-1).astype(np_type), requires_grad, device)
+    return _out(per_example_draw(draw, (n,)), out)
 
 
 def _check_like_float(input, dtype, op):
@@ -126,7 +177,7 @@ def _check_like_float(input, dtype, op):
     return d
 
 
-@defop(batch=_random_batched, method=False, samples=[
+@defop(batch=_random_batched(shape_only=True), method=False, samples=[
     S((2, 3), grad=False, values=False, vmap_refused=_RANDOM_REFUSED)])
 def rand_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
               requires_grad=False, memory_format=None, generator=None):
@@ -135,7 +186,7 @@ def rand_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
     return _finish(data, requires_grad, device)
 
 
-@defop(batch=_random_batched, method=False, samples=[
+@defop(batch=_random_batched(shape_only=True), method=False, samples=[
     S((2, 3), grad=False, values=False, vmap_refused=_RANDOM_REFUSED)])
 def randn_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
                requires_grad=False, memory_format=None, generator=None):
@@ -144,7 +195,7 @@ def randn_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
     return _finish(data, requires_grad, device)
 
 
-@defop(batch=_random_batched, method=False, samples=[
+@defop(batch=_random_batched(shape_only=True), method=False, samples=[
     S((2, 3), args=(5,), grad=False, values=False, vmap_refused=_RANDOM_REFUSED)])
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,
                  pin_memory=False, requires_grad=False, memory_format=None, generator=None):
@@ -206,7 +257,7 @@ _NORMAL_SIGNATURES = (
 
 
 @defop(nodes=(NormalBackward1, NormalBackward2, NormalBackward3), method=False,
-       batch=_random_batched, samples=[
+       batch=_random_batched(), samples=[
            S((2, 3), (2, 3), domain=(0.5, 1.0), grad=False, values=False,
              vmap_refused=_RANDOM_REFUSED),
            S((3,), grad=False, values=False, id="mean", vmap_refused=_RANDOM_REFUSED)])
@@ -221,12 +272,12 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise TypeError("normal() received an invalid combination of arguments - got "
                             f"({type(mean).__name__}, {type(std).__name__}), but expected one "
                             "of:\n" + _NORMAL_SIGNATURES)
-        check_randomness()
         _check_std(std)
         shape = _tuple_size(size, "normal")
         d = _float_dtype(dtype)
-        data = (_random_floats("normal", rng, shape, d, "normal_kernel_cpu") * std + mean)
-        return _out(_finish(data.astype(d.np), requires_grad, device), out)
+        return _out(per_example_draw(lambda s: _finish(
+            (_random_floats("normal", rng, s, d, "normal_kernel_cpu") * std + mean)
+            .astype(d.np), requires_grad, device), shape), out)
     d = mean.dtype if tm else std.dtype
     if tm and ts:
         d = _dtype.promote_types(mean.dtype, std.dtype)
@@ -246,9 +297,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     return _out(r, out)
 
 
-@defop(nodes=(BernoulliBackward0,), batch=_random_batched, samples=[
-    S((2, 3), domain=(0.0, 1.0), grad=False, values=False, vmap_refused=_RANDOM_REFUSED)],
-       method=lambda self, p=None, *, generator=None: bernoulli(self, p, generator=generator))
+@defop(nodes=(BernoulliBackward0,), batch=_random_batched(), samples=[
+    S((2, 3), domain=(0.0, 1.0), grad=False, values=False, vmap_refused=_RANDOM_REFUSED)])
 def bernoulli(input, p=None, *, generator=None, out=None):
     """Samples 1 with probability `input` (or `p`), else 0, in input's dtype."""
     d = input.dtype
@@ -266,7 +316,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     return _out(_make(data), out)
 
 
-@defop(batch=_random_batched, method=False, samples=[
+@defop(batch=_random_batched(), method=False, samples=[
     S((2, 3), domain=(0.5, 3.0), grad=False, values=False, vmap_refused=_RANDOM_REFUSED)])
 def poisson(input, generator=None):
     """Poisson samples with rates `input`."""
@@ -327,8 +377,8 @@ def _inplace_random(name, node_name, sample, *args):
     method.__name__ = method.__qualname__ = name
     defop(method, name=name, nodes=(cls,), function=False, samples=[
         S((2, 3), call=lambda m, x: getattr(x.clone(), name)(*args), grad=False,
-          values=False)],
-        vmap_refused="in-place random fills have no batching rule yet")
+          values=False, vmap_refused=_RANDOM_REFUSED)],
+        batch=_random_fill_batched)
     return cls
 
 
