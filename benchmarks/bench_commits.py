@@ -1,8 +1,8 @@
 """lightgrad at two commits, side by side: is a change slower on the benchmark workloads?
 
 Each block times one workload in a fresh interpreter on one source tree (the base commit,
-checked out with `git worktree`, or the working tree), alternating base, head, base, head,
-...; the report gives the median over block pairs of head/base (below 1: head is faster).
+checked out with `git worktree`, or the working tree), in pairs that alternate which tree
+runs first; the report gives the median over pairs of head/base (below 1: head is faster).
 Workloads: (a) and (b) of bench.py, (d) and (e) of bench_nn.py.
 Run: python benchmarks/bench_commits.py --base REF [--blocks N]
 """
@@ -24,11 +24,14 @@ WORKLOADS = {
     "(e) digits CNN, batch 64": ("bench_nn", "cnn_factory", 30),
 }
 
+# both trees get the same malloc settings from the start of the process: older commits
+# tuned malloc when nn_conv was imported, newer ones leave it to lightgrad.utils.tune_malloc
 BLOCK = """
-import sys
+import ctypes, sys
+libc = ctypes.CDLL(None)
+libc.mallopt(-1, 64 << 20), libc.mallopt(-3, 16 << 20)   # M_TRIM_ and M_MMAP_THRESHOLD
 sys.path[:0] = [{src!r}, {here!r}]
 import lightgrad, lightgrad.nn, lightgrad.utils
-lightgrad.utils.tune_malloc() if hasattr(lightgrad.utils, "tune_malloc") else None
 from bench import time_block
 from {module} import {factory} as factory
 step = factory(lightgrad)
@@ -62,9 +65,13 @@ def main():
                 if name[1] not in args.only:
                     continue
                 ratios, heads = [], []
-                for _ in range(args.blocks):
-                    base = time_in(os.path.join(tree, "src"), module, factory, number)
-                    head = time_in(os.path.join(ROOT, "src"), module, factory, number)
+                for i in range(args.blocks):
+                    # NOTE: the second block of a pair runs measurably slower here (about 4%
+                    # on (e)), so the pairs alternate which tree goes first
+                    first, second = (tree, ROOT) if i % 2 == 0 else (ROOT, tree)
+                    t = {src: time_in(os.path.join(src, "src"), module, factory, number)
+                         for src in (first, second)}
+                    base, head = t[tree], t[ROOT]
                     ratios.append(head / base)
                     heads.append(head)
                 print(f"{name:40s} head {statistics.median(heads) * 1e6:9.1f} us   "
