@@ -31,8 +31,8 @@ from .._graph import forward_ad
 from .._graph.graph import NP, T, Node, node_class  # noqa: F401
 # the families' one import: recording, operands, in-place ops and views
 from ._batched_tensor import dispatching, rule_of
-from ._record import (RESULT, _save, binary_operands, float_operand, grad_on,  # noqa: F401
-                      new_node, normalize_dims, ns_def, record, record_multi, to_out,
+from ._record import (RESULT, _save, binary_operands, emit, float_operand,  # noqa: F401
+                      grad_on, new_node, normalize_dims, ns_def, record, record_multi, to_out,
                       to_tensor, with_tangents, wrap)
 from ._views import (check_inplace, inplace, inplace_method, rebase, view_of,  # noqa: F401
                      write_into)

@@ -115,6 +115,20 @@ def record(data, cls, inputs, saved=(), meta=None, bcast=False):
     return out
 
 
+def emit(data, cls, inputs, saved=(), meta=None, bcast=False, out=None):
+    """The one ending of an op: its output Tensor, recorded on a new `cls` node (with
+    `saved`, `meta`, `bcast` as for `record`) when grad mode is on and a tensor input
+    requires grad, a plain Tensor otherwise; then written into the user's `out=` tensor
+    when one is given. Ops end with this instead of checking grad mode themselves."""
+    if _state.grad_enabled:
+        for t in inputs:
+            if isinstance(t, Tensor) and t._rg:
+                r = record(data, cls, inputs, saved, meta, bcast)
+                return r if out is None else to_out(r, out)
+    r = _make(data)
+    return r if out is None else to_out(r, out)
+
+
 def record_multi(datas, cls, inputs, saved=(), meta=None, bcast=False, differentiable=None,
                  tangents=True):
     """Outputs of a multi-output op sharing one node; output i has output_nr i. (An op

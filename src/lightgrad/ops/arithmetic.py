@@ -10,8 +10,8 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
-from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, float_operand,
-                    inplace, node_class, publish, record, to_out, to_tensor)
+from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, emit,
+                    float_operand, inplace, node_class, publish, to_tensor)
 from .elementwise import (_apply, _finish, _is_rg, _not_implemented, _off_integers, _P,
                           _quiet, broadcast_error, reciprocal, to_tensor_like)
 
@@ -117,11 +117,7 @@ def add(input, other, *, alpha=1, out=None):
         data = x + y if alpha == 1 else x + alpha * y
     except ValueError:
         raise broadcast_error(x.shape, np.shape(y)) from None
-    if _state.grad_enabled and (a._rg or _is_rg(b)):
-        r = record(data, AddBackward0, (a, b), meta=alpha, bcast=True)
-    else:
-        r = _make(data)
-    return r if out is None else to_out(r, out)
+    return emit(data, AddBackward0, (a, b), meta=alpha, bcast=True, out=out)
 
 
 @defop(aliases=("subtract",), nodes=(SubBackward0,), inplace=_ufunc_inplace(np.subtract),
@@ -139,11 +135,7 @@ def sub(input, other, *, alpha=1, out=None):
         data = x - y if alpha == 1 else x - alpha * y
     except ValueError:
         raise broadcast_error(x.shape, np.shape(y)) from None
-    if _state.grad_enabled and (a._rg or _is_rg(b)):
-        r = record(data, SubBackward0, (a, b), meta=alpha, bcast=True)
-    else:
-        r = _make(data)
-    return r if out is None else to_out(r, out)
+    return emit(data, SubBackward0, (a, b), meta=alpha, bcast=True, out=out)
 
 
 @defop(nodes=(RsubBackward0, RsubBackward1), method=False, kind=ELEMENTWISE, samples=[
@@ -156,11 +148,8 @@ def rsub(input, other, *, alpha=1):
         raise RuntimeError(_SUB_BOOLS if x.dtype.kind == "b" else _SUB_BOOL)
     data = y - x if alpha == 1 else y - alpha * x
     if isinstance(b, Tensor):     # rsub(Tensor, Tensor): both inputs are differentiable
-        if _state.grad_enabled and (a._rg or b._rg):
-            return record(data, RsubBackward0, (a, b), meta=alpha, bcast=True)
-    elif _state.grad_enabled and a._rg:
-        return record(data, RsubBackward1, (a,), meta=alpha, bcast=True)
-    return _make(data)
+        return emit(data, RsubBackward0, (a, b), meta=alpha, bcast=True)
+    return emit(data, RsubBackward1, (a,), meta=alpha, bcast=True)
 
 
 
@@ -184,16 +173,10 @@ def mul(input, other, *, out=None):
         data = x * y
     except ValueError:
         raise broadcast_error(x.shape, np.shape(y)) from None
-    if _state.grad_enabled:
-        arg = a._rg
-        brg = isinstance(b, Tensor) and b._rg
-        if arg or brg:
-            # save only what the other input's gradient reads, as torch does
-            r = record(data, MulBackward0, (a, b), (a if brg else None, b if arg else None),
-                       bcast=True)
-            return r if out is None else to_out(r, out)
-    r = _make(data)
-    return r if out is None else to_out(r, out)
+    # save only what the other input's gradient reads, as torch does
+    arg, brg = a._rg, _is_rg(b)
+    return emit(data, MulBackward0, (a, b), (a if brg else None, b if arg else None),
+                bcast=True, out=out)
 
 
 
@@ -254,11 +237,7 @@ def _div_rounding(input, other, rounding_mode, out):
                            f"but found '{rounding_mode}'")
     a, b, x, y = binary_operands(input, other)
     data = _rounded_div_data(a, b, x, y, rounding_mode)
-    if _state.grad_enabled and (a._rg or _is_rg(b)):
-        r = record(data, DivBackward2, (a, b), meta=rounding_mode, bcast=True)
-    else:
-        r = _make(data)
-    return _finish(r, out)
+    return emit(data, DivBackward2, (a, b), meta=rounding_mode, bcast=True, out=out)
 
 
 @defop(aliases=("divide",), nodes=(DivBackward0, DivBackward2),
@@ -274,14 +253,9 @@ def div(input, other, *, rounding_mode=None, out=None):
     a, b, x, y = _true_div_operands(input, other)
     with _quiet():
         data = _apply(np.true_divide, x, y)
-    if _state.grad_enabled:
-        arg, brg = a._rg, _is_rg(b)
-        if arg or brg:
-            r = record(data, DivBackward0, (a, b), (a if brg else None, b), meta=(arg,),
-                       bcast=True)
-            return r if out is None else to_out(r, out)
-    r = _make(data)
-    return r if out is None else to_out(r, out)
+    arg = a._rg
+    return emit(data, DivBackward0, (a, b), (a if _is_rg(b) else None, b), meta=(arg,),
+                bcast=True, out=out)
 
 
 @defop(nodes=(DivBackward0,), inplace=True, kind=ELEMENTWISE,
@@ -301,11 +275,7 @@ def floor_divide(input, other, *, out=None):
     """input // other (floor rounding); torch has no derivative for it."""
     a, b, x, y = binary_operands(input, other)
     data = _rounded_div_data(a, b, x, y, "floor")
-    if _state.grad_enabled and (a._rg or _is_rg(b)):
-        r = record(data, NotImplementedNode, (a, b), meta="floor_divide", bcast=True)
-    else:
-        r = _make(data)
-    return _finish(r, out)
+    return emit(data, NotImplementedNode, (a, b), meta="floor_divide", bcast=True, out=out)
 
 
 # -- remainder / fmod -------------------------------------------------------------------
@@ -328,24 +298,16 @@ def _mod_op(kernel, np_fn, cls0, cls1, input, other, out):
         _int_zero_check(x, y)
         with _quiet():
             data = np_fn(x, y)
-        if _state.grad_enabled and b._rg:
-            return _finish(record(data, NotImplementedNode, (a, b), meta="remainder",
-                                  bcast=True), out)
-        return _finish(_make(data), out)
+        return emit(data, NotImplementedNode, (a, b), meta="remainder", bcast=True, out=out)
     a, b, x, y = binary_operands(input, other)
     if x.dtype.kind == "b":
         raise _not_implemented(kernel, x.dtype)
     _int_zero_check(x, y)
     with _quiet():
         data = _apply(np_fn, x, y)
-    if _state.grad_enabled and (a._rg or _is_rg(b)):
-        if isinstance(b, Tensor):
-            r = record(data, cls1, (a, b), (a, b), bcast=True)
-        else:
-            r = record(data, cls0, (a,))
-    else:
-        r = _make(data)
-    return _finish(r, out)
+    if isinstance(b, Tensor):
+        return emit(data, cls1, (a, b), (a, b), bcast=True, out=out)
+    return emit(data, cls0, (a,), out=out)
 
 
 def _mod_sample(rng):
@@ -426,9 +388,7 @@ def _rpow(self, base):
         x = x.astype(np.int64)
     with _quiet():
         data = _np_pow(np.asarray(base, dtype=x.dtype), x)
-    if _state.grad_enabled and b._rg:
-        return record(data, PowBackward2, (b,), (RESULT,), meta=base)
-    return _make(data)
+    return emit(data, PowBackward2, (b,), (RESULT,), meta=base)
 
 
 @defop(nodes=(PowBackward0, PowBackward1, PowBackward2), inplace=True, kind=ELEMENTWISE,
@@ -445,11 +405,9 @@ def pow(input, exponent, *, out=None):
             raise NotImplementedError("\"pow\" not implemented for 'Bool'")
         with _quiet():
             data = _apply(_np_pow, x, y)
-        if _state.grad_enabled and (a._rg or b._rg):
-            r = record(data, PowBackward1, (a, b), (a, b if a._rg else None,
-                                                    RESULT if b._rg else None), bcast=True)
-            return r if out is None else to_out(r, out)
-        return to_out(_make(data), out)
+        return emit(data, PowBackward1, (a, b), (a, b if a._rg else None,
+                                                 RESULT if b._rg else None),
+                    bcast=True, out=out)
     if isinstance(exponent, np.generic):
         exponent = exponent.item()
     a, _, x, y = binary_operands(input, exponent)
@@ -460,11 +418,7 @@ def pow(input, exponent, *, out=None):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         with _quiet():
             data = np.power(x, y)
-    if _state.grad_enabled and a._rg:
-        r = record(data, PowBackward0, (a,), (a,), meta=exponent)
-    else:
-        r = _make(data)
-    return r if out is None else to_out(r, out)
+    return emit(data, PowBackward0, (a,), (a,), meta=exponent, out=out)
 
 
 @defop(nodes=(PowBackward0,), inplace=True, kind=ELEMENTWISE,
