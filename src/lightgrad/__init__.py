@@ -37,6 +37,9 @@ from .autograd import (enable_grad, inference_mode, no_grad, set_grad_enabled)
 from ._graph.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from ._graph.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from .ops._core import public_functions as _public_functions
+from ._alias import as_torch
+from ._settings import *  # noqa: F401,F403
+from ._legacy_types import *  # noqa: F401,F403
 
 # the declared ops' public functions, which dispatch to their batching rule under vmap (the
 # family modules' star imports above bring the plain functions)
@@ -45,7 +48,8 @@ globals().update(_public_functions())
 __version__ = "0.1.0"
 
 # nn, optim, utils and checkpoints load on first use, so `import lightgrad` stays fast
-_LAZY_MODULES = ("nn", "optim", "utils", "distributed", "func", "viz")
+_LAZY_MODULES = ("nn", "optim", "utils", "distributed", "func", "viz", "serialization",
+                 "backends", "testing")
 _LAZY_NAMES = {"save": "serialization", "load": "serialization"}
 
 

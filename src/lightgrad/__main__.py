@@ -1,9 +1,29 @@
-"""`python -m lightgrad`: the autograd chapter as a demo.
+"""`python -m lightgrad`: the autograd chapter as a demo, and the runner for torch programs.
 
-First the graph walk (what `backward()` will traverse), then the two-layer network trained
-with gradients from autograd and updates by hand, printing the loss every 10 steps.
+    python -m lightgrad                        the demo
+    python -m lightgrad run SCRIPT [ARGS...]   run a torch script on lightgrad, unmodified
+    python -m lightgrad -m MODULE [ARGS...]    run a module that way (`-m pytest tests/`)
+
+The demo is the graph walk (what `backward()` will traverse), then the two-layer network
+trained with gradients from autograd and updates by hand, printing the loss every 10 steps.
+The runner installs `lightgrad.as_torch()` and then runs the script or module as `python
+SCRIPT` / `python -m MODULE` would: `__main__`, `__file__`, `sys.argv` and `sys.path[0]`.
 """
+import builtins
+import os
+import runpy
+import sys
+import types
+
 import lightgrad as torch
+
+USAGE = """usage: python -m lightgrad                       run the autograd demo
+       python -m lightgrad run SCRIPT [ARGS...]  run a torch script on lightgrad
+       python -m lightgrad -m MODULE [ARGS...]   run a torch module on lightgrad
+
+SCRIPT and MODULE run unmodified: `import torch`, `import torch.X` and `from torch.X
+import Y` give lightgrad's modules (lightgrad.as_torch()).
+"""
 
 
 def walk(node, depth=0):
@@ -63,6 +83,50 @@ def two_layer_network(steps=200):
     return loss.item()
 
 
+def run_script(path, args):
+    """Run the file `path` as `python path args...` would, with torch = lightgrad: a fresh
+    `__main__` module with an absolute `__file__`, argv[0] as given, the script's folder
+    first on sys.path."""
+    torch.as_torch()
+    full = os.path.abspath(path)
+    try:
+        with open(full, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        sys.stderr.write(f"python -m lightgrad run: can't open file {full!r}: [Errno {e.errno}] "
+                         f"{e.strerror}\n")
+        sys.exit(2)
+    sys.argv = [path] + list(args)
+    sys.path[0] = os.path.dirname(full)
+    main = types.ModuleType("__main__")
+    main.__file__ = full
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    exec(compile(source, full, "exec"), main.__dict__)
+
+
+def run_module(name, args):
+    """Run the module `name` as `python -m name args...` would, with torch = lightgrad."""
+    torch.as_torch()
+    sys.argv = [name] + list(args)       # run_module puts the module's file in argv[0]
+    sys.path[0] = os.getcwd()
+    runpy.run_module(name, run_name="__main__", alter_sys=True)
+
+
+def main(argv):
+    if not argv:
+        graph_walk()
+        two_layer_network()
+    elif argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+    elif argv[0] == "run" and len(argv) > 1:
+        run_script(argv[1], argv[2:])
+    elif argv[0] == "-m" and len(argv) > 1:
+        run_module(argv[1], argv[2:])
+    else:
+        sys.stderr.write(USAGE)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    graph_walk()
-    two_layer_network()
+    main(sys.argv[1:])
