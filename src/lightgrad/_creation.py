@@ -17,8 +17,9 @@ from . import _dtype
 from ._backend import check_device
 from ._tensor import Tensor, _make
 
-__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "eye",
-           "arange", "linspace", "logspace", "manual_seed", "seed", "initial_seed", "Generator",
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones",
+           "full", "empty", "eye", "arange", "linspace", "logspace", "manual_seed", "seed",
+           "initial_seed", "Generator",
            "default_generator", "get_rng_state", "set_rng_state", "scalar_tensor", "is_tensor",
            "is_floating_point", "is_complex", "numel", "result_type", "can_cast", "memory_format",
            "contiguous_format", "preserve_format", "channels_last"]
@@ -252,7 +253,10 @@ def _from_data(data, dtype):
         if _has_tensor(data):
             data = _plain(data)
     else:
-        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+        array = _foreign_array(data)
+        if array is None:
+            raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+        return _from_data(array, dtype)
     target = dtype or inferred
     try:
         if target.is_complex or target is _dtype.bool or inferred.is_floating_point \
@@ -272,6 +276,60 @@ def _from_data(data, dtype):
     elif a.shape != shape:
         a = np.zeros(shape, target.np)
     return a
+
+
+def _foreign_array(data):
+    """The NumPy array of another library's array or tensor, or None: through DLPack when it
+    has `__dlpack__` (memory shared: real torch tensors, array-API arrays), else through
+    `__array__` (pandas Series and DataFrames, ...)."""
+    if getattr(data, "requires_grad", False) is True and hasattr(data, "detach"):
+        data = data.detach()     # the values, as torch.tensor(t) takes them
+    if hasattr(data, "__dlpack__") and hasattr(data, "__dlpack_device__"):
+        return _from_dlpack_array(data)
+    if hasattr(data, "__array__"):
+        return np.asarray(data)
+    return None
+
+
+class _Capsule:
+    """A bare DLPack capsule (torch.utils.dlpack.to_dlpack) as np.from_dlpack takes it."""
+    def __init__(self, capsule):
+        self.capsule = capsule
+
+    def __dlpack__(self, **kwargs):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        return (1, 0)
+
+
+_INVALID_CAPSULE = ("from_dlpack received an invalid capsule. Note that DLTensor capsules can "
+                    "be consumed only once, so you might have already constructed a tensor "
+                    "from it once.")
+
+
+def _from_dlpack_array(ext):
+    if not hasattr(ext, "__dlpack__"):
+        if type(ext).__name__ != "PyCapsule":
+            raise RuntimeError(_INVALID_CAPSULE)
+        ext = _Capsule(ext)
+    device = ext.__dlpack_device__()
+    if int(device[0]) not in (1, 3):     # kDLCPU, kDLCUDAHost: memory NumPy can address
+        raise RuntimeError(f"from_dlpack: lightgrad keeps tensors in CPU memory, but this one "
+                           f"is on DLPack device {tuple(int(d) for d in device)}; copy it to "
+                           "the CPU first (e.g. .cpu())")
+    try:
+        return np.from_dlpack(ext)
+    except ValueError as e:    # NumPy's answer to a capsule that was consumed already
+        if isinstance(ext, _Capsule):
+            raise RuntimeError(_INVALID_CAPSULE) from e
+        raise
+
+
+def from_dlpack(ext_tensor):
+    """A tensor sharing memory with `ext_tensor`: anything with `__dlpack__` (a NumPy array,
+    a real torch tensor, a lightgrad tensor, an array-API array) or a DLPack capsule."""
+    return from_numpy(_from_dlpack_array(ext_tensor))
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -304,6 +362,9 @@ def as_tensor(data, dtype=None, device=None):
         if dtype is None or data.dtype is dtype:
             return data
         return data.to(dtype)
+    if not isinstance(data, (np.ndarray, np.generic, list, tuple)):
+        data = _foreign_array(data) if hasattr(data, "__dlpack__") else data
+        # (through DLPack: memory shared, as torch.as_tensor shares it)
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.np):
         return from_numpy(data)
     return _finish(_from_data(data, dtype))

@@ -288,6 +288,19 @@ class Tensor:
             self.numpy()    # raises torch's error: NumPy can't see a tensor that needs grad
         return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack export, sharing memory (np.from_dlpack, torch.from_dlpack); refused, as
+        torch refuses it, for a tensor that requires grad."""
+        if self._rg:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        # only the arguments given: NumPy before 2.1 takes `stream` alone
+        kwargs = {k: v for k, v in (("max_version", max_version), ("dl_device", dl_device),
+                                    ("copy", copy)) if v is not None}
+        return self._data.__dlpack__(stream=stream, **kwargs)
+
+    def __dlpack_device__(self):
+        return (1, 0)   # (kDLCPU, device 0): lightgrad's memory is NumPy's
+
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
