@@ -93,7 +93,7 @@ def test_views_and_identity_are_preserved():
     big = lightgrad.zeros(100000)
     buf = io.BytesIO()
     lightgrad.save(big[10:20], buf)
-    assert len(buf.getvalue()) < 1000
+    assert len(buf.getvalue()) < 2000
 
 
 def test_parameters_roundtrip():
@@ -145,25 +145,77 @@ def test_save_refuses_unknown_objects():
         pass
     with pytest.raises(TypeError, match="cannot save an object of type Custom"):
         lightgrad.save({"x": Custom()}, io.BytesIO())
+    with pytest.raises(TypeError, match="cannot save an object of type ndarray"):
+        lightgrad.save([np.ones(2)], io.BytesIO())
+    with pytest.raises(TypeError, match="cannot save an object of type Linear.*state_dict"):
+        lightgrad.save(lightgrad.nn.Linear(1, 1), io.BytesIO())
     loop = []
-    loop.append(loop)
+    tup = (loop,)
+    loop.append(tup)       # a tuple inside itself (through a list) has no pickle here
     with pytest.raises(ValueError, match="contains itself"):
-        lightgrad.save(loop, io.BytesIO())
-
-
-def test_format_is_documented_layout():
+        lightgrad.save(tup, io.BytesIO())
     buf = io.BytesIO()
-    lightgrad.save({"w": lightgrad.tensor([1.0, 2.0])}, buf)
-    raw = buf.getvalue()
-    assert raw[:8] == MAGIC
-    (n,) = struct.unpack("<Q", raw[8:16])
-    header = json.loads(raw[16:16 + n])
-    assert header["format"] == "lightgrad" and header["version"] == 1
-    (off, nbytes), = header["storages"]
-    start = -(-(16 + n) // 64) * 64
-    data = np.frombuffer(raw[start + off:start + off + nbytes], "<f4")
-    assert data.tolist() == [1.0, 2.0]
-    assert header["tensors"][0]["dtype"] == "float32"
+    with pytest.raises(TypeError):
+        lightgrad.save({"ok": lightgrad.ones(2), "bad": object()}, buf)
+    assert buf.getvalue() == b""           # refused before a byte was written
+
+
+def test_self_containing_containers_roundtrip():
+    loop = [lightgrad.ones(1)]
+    loop.append(loop)
+    d = {}
+    d["me"] = d
+    out = roundtrip([loop, d])
+    assert out[0][1] is out[0] and out[1]["me"] is out[1]
+
+
+def test_format_is_torch_zip_layout(tmp_path):
+    import pickletools
+    buf = io.BytesIO()
+    sd = lightgrad.nn.Linear(2, 1).state_dict()
+    lightgrad.save({"w": lightgrad.tensor([1.0, 2.0]), "sd": sd, "n": 3}, buf)
+    z = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    assert z.namelist() == ["archive/data.pkl", "archive/.format_version",
+                            "archive/.storage_alignment", "archive/byteorder",
+                            "archive/data/0", "archive/data/1", "archive/data/2",
+                            "archive/version", "archive/.data/serialization_id"]
+    assert z.read("archive/byteorder") == b"little" and z.read("archive/version") == b"3\n"
+    assert z.read("archive/.format_version") == b"1"
+    assert len(z.read("archive/.data/serialization_id")) == 40
+    assert np.frombuffer(z.read("archive/data/0"), "<f4").tolist() == [1.0, 2.0]
+    for info in z.infolist():           # stored, each record's data 64-byte aligned
+        assert info.compress_type == zipfile.ZIP_STORED
+        assert (info.header_offset + 30 + len(info.filename) + len(info.extra)) % 64 == 0
+    pkl = z.read("archive/data.pkl")
+    assert pkl[:2] == b"\x80\x02"
+    globals_ = {arg for op, arg, _ in pickletools.genops(pkl) if op.name == "GLOBAL"}
+    assert globals_ == {"torch._utils _rebuild_tensor_v2", "torch FloatStorage",
+                        "collections OrderedDict"}
+    lightgrad.save({}, tmp_path / "model.pt")     # torch names the folder after the file
+    assert zipfile.ZipFile(tmp_path / "model.pt").namelist()[0] == "model/data.pkl"
+
+
+def test_older_lightgrad_format_stays_readable():
+    # written by lightgrad.save before it wrote torch's format (tests/data/)
+    import pathlib
+    path = pathlib.Path(__file__).parent / "data" / "lightgrad_format_v1.ckpt"
+    assert path.read_bytes()[:8] == MAGIC
+    ck = lightgrad.load(path)
+    assert ck["base"].tolist() == np.arange(12.0).reshape(3, 4).tolist()
+    assert ck["t"].stride() == (1, 4) and ck["same"] is ck["base"]
+    ck["base"].numpy()[1, 0] = -1
+    assert ck["row"][0].item() == -1 and ck["t"][0, 1].item() == -1
+    assert isinstance(ck["od"], collections.OrderedDict)
+    assert ck["od"]._metadata == {"": {"version": 1}}
+    assert isinstance(ck["od"]["w"], lightgrad.nn.Parameter)
+    assert ck["od"]["b"].dtype is lightgrad.float64
+    misc = ck["misc"]
+    assert misc[:5] == [1, 2.5, "s", None, True] and math.isnan(misc[5])
+    assert misc[6:] == [-math.inf, 1 + 2j, (3, 4)]
+    assert ck["dtype"] is lightgrad.int32 and ck["size"] == lightgrad.Size([2, 3])
+    assert str(ck["device"]) == "cpu" and ck["bool"].tolist() == [True, False]
+    assert ck["empty"].shape == (0, 3) and ck["scalar"].item() == 7
+    assert ck["rg"].requires_grad
 
 
 # -- crafted and corrupted lightgrad files ------------------------------------------------------
@@ -306,8 +358,10 @@ def assert_matches_torch(ours, theirs):
         assert ours.name == str(theirs).split(".")[1]
     elif type(theirs).__name__ == "device":
         assert str(ours) == str(theirs)
+    elif isinstance(theirs, float) and math.isnan(theirs):
+        assert isinstance(ours, float) and math.isnan(ours)
     else:
-        assert ours == theirs
+        assert type(ours) is type(theirs) and ours == theirs
 
 
 def test_torch_state_dicts(torch, tmp_path):
@@ -444,6 +498,114 @@ def test_crafted_torch_zips():
         z.writestr("b/data.pkl", _tensor_pkl())
     with pytest.raises(CheckpointError, match="exactly one"):
         lightgrad.load(io.BytesIO(two.getvalue()))
+
+
+# -- lightgrad.save -> real torch ---------------------------------------------------------------
+def _to_torch(obj):
+    """What real torch's torch.load (weights_only=True, its default) makes of lightgrad.save."""
+    torch = pytest.importorskip("torch")
+    buf = io.BytesIO()
+    lightgrad.save(obj, buf)
+    buf.seek(0)
+    return torch.load(buf)
+
+
+def test_torch_loads_lightgrad_checkpoints(torch):
+    x = lightgrad.arange(24.0).reshape(2, 3, 4)
+    sd = lightgrad.nn.Sequential(lightgrad.nn.Linear(3, 2), lightgrad.nn.BatchNorm1d(2)) \
+        .state_dict()
+    obj = {
+        "x": x, "t": x.transpose(0, 2), "slice": x[1, :, 1:3], "step": x.reshape(-1)[3::5],
+        "again": x, "expanded": lightgrad.ones(3, 1).expand(3, 4),
+        "scalar": lightgrad.tensor(2.5), "int0d": lightgrad.tensor(7),
+        "empty": lightgrad.ones(0, 3), "bool": lightgrad.tensor([True, False, True]),
+        "param": lightgrad.nn.Parameter(lightgrad.randn(2)),
+        "frozen": lightgrad.nn.Parameter(lightgrad.randn(2), requires_grad=False),
+        "leaf": lightgrad.ones(2, requires_grad=True), "flipped": lightgrad.arange(4.0).flip(0),
+        "sd": sd, "size": lightgrad.Size([2, 3]), "dtype": lightgrad.float16,
+        "device": lightgrad.device("cpu"), "tuple": (1, 2.5, "s", None, True, 2 ** 70),
+        "list": [[1], {"k": -3}], 5: "int key", "nan": math.nan, "complex": 1 - 2j,
+        "bytes": b"\x00\xff", "set": {1, 2},
+    }
+    for name in ("float16", "float64", "int8", "int16", "int32", "int64", "uint8",
+                 "complex64", "complex128"):
+        obj[name] = (lightgrad.arange(6) % 2).to(getattr(lightgrad, name)).reshape(3, 2).t()
+    theirs = _to_torch(obj)
+    assert_matches_torch(_roundtrip_same(obj), theirs)   # values, dtypes, shapes, strides
+    assert type(theirs["sd"]).__name__ == "OrderedDict"
+    assert theirs["sd"]._metadata == sd._metadata
+    assert type(theirs["param"]) is torch.nn.Parameter and theirs["param"].requires_grad
+    assert type(theirs["frozen"]) is torch.nn.Parameter and not theirs["frozen"].requires_grad
+    assert theirs["again"] is theirs["x"]
+    # views of one lightgrad array share one storage in torch too
+    ptr = theirs["x"].untyped_storage().data_ptr()
+    for k in ("t", "slice", "step"):
+        assert theirs[k].untyped_storage().data_ptr() == ptr
+    theirs["x"][1, 1, 1] = -1.0
+    assert theirs["slice"][1, 0].item() == -1.0 and theirs["t"][1, 1, 1].item() == -1.0
+    assert theirs["expanded"].stride() == (1, 0)
+
+
+def _roundtrip_same(obj):
+    """obj as lightgrad loads it back (what torch must match)."""
+    return roundtrip(obj)
+
+
+def _train(m, net, opt, x, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        net(x).pow(2).mean().backward()
+        opt.step()
+
+
+def _net(m):
+    m.manual_seed(0)
+    return m.nn.Sequential(m.nn.Linear(3, 4), m.nn.Tanh(), m.nn.Linear(4, 1))
+
+
+@pytest.mark.parametrize("opt_name, kwargs", [("Adam", {"lr": 0.01}), ("AdamW", {"lr": 0.01}),
+                                              ("SGD", {"lr": 0.1, "momentum": 0.9}),
+                                              ("RMSprop", {"lr": 0.01})])
+def test_training_checkpoints_move_both_ways(torch, opt_name, kwargs):
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32)
+    lnet, tnet = _net(lightgrad), _net(torch)
+    lopt = getattr(lightgrad.optim, opt_name)(lnet.parameters(), **kwargs)
+    topt = getattr(torch.optim, opt_name)(tnet.parameters(), **kwargs)
+    _train(lightgrad, lnet, lopt, lightgrad.tensor(x), 3)
+    # lightgrad -> torch: the full checkpoint resumes in torch
+    ck = _to_torch({"model": lnet.state_dict(), "optimizer": lopt.state_dict(), "epoch": 3})
+    assert ck["epoch"] == 3
+    tnet.load_state_dict(ck["model"])
+    topt.load_state_dict(ck["optimizer"])
+    _train(torch, tnet, topt, torch.tensor(x), 2)
+    _train(lightgrad, lnet, lopt, lightgrad.tensor(x), 2)
+    for a, b in zip(lnet.parameters(), tnet.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    # torch -> lightgrad: and back again
+    buf = io.BytesIO()
+    torch.save({"model": tnet.state_dict(), "optimizer": topt.state_dict()}, buf)
+    buf.seek(0)
+    ck = lightgrad.load(buf)
+    lnet2 = _net(lightgrad)
+    lopt2 = getattr(lightgrad.optim, opt_name)(lnet2.parameters(), **kwargs)
+    lnet2.load_state_dict(ck["model"])
+    lopt2.load_state_dict(ck["optimizer"])
+    _train(torch, tnet, topt, torch.tensor(x), 1)
+    _train(lightgrad, lnet2, lopt2, lightgrad.tensor(x), 1)
+    for a, b in zip(lnet2.parameters(), tnet.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_torch_reads_a_lightgrad_file_by_path(torch, tmp_path):
+    path = tmp_path / "model.pt"
+    lightgrad.save(lightgrad.nn.Linear(2, 3).state_dict(), path)
+    sd = torch.load(path, weights_only=True)
+    m = torch.nn.Linear(2, 3)
+    m.load_state_dict(sd)
+    assert m.weight.shape == (3, 2)
+    assert torch.load(path, mmap=True)["bias"].shape == (3,)    # aligned records mmap
 
 
 # -- safetensors ----------------------------------------------------------------------------
