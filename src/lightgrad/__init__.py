@@ -29,6 +29,9 @@ from .ops.indexing import *  # noqa: F401,F403
 from .ops.scatter_gather import *  # noqa: F401,F403
 from .ops.like import *  # noqa: F401,F403
 from .ops.random import *  # noqa: F401,F403
+from .ops.counting import *  # noqa: F401,F403
+from .ops.combinatorics import *  # noqa: F401,F403
+from .ops.distance import *  # noqa: F401,F403
 from . import linalg, return_types
 from ._creation import *  # noqa: F401,F403
 from . import autograd
@@ -40,6 +43,9 @@ from .ops._core import public_functions as _public_functions
 from ._alias import as_torch
 from ._settings import *  # noqa: F401,F403
 from ._legacy_types import *  # noqa: F401,F403
+from .amp.autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
+from . import cpu
+from .cuda import amp as _cuda_amp  # noqa: F401  (lightgrad.cuda.amp, as torch.cuda.amp)
 
 # the declared ops' public functions, which dispatch to their batching rule under vmap (the
 # family modules' star imports above bring the plain functions)
@@ -50,7 +56,7 @@ __version__ = "0.1.0"
 # nn, optim, utils and checkpoints load on first use, so `import lightgrad` stays fast
 _LAZY_MODULES = ("nn", "optim", "utils", "distributed", "func", "viz", "serialization",
                  "backends", "testing")
-_LAZY_NAMES = {"save": "serialization", "load": "serialization"}
+_LAZY_NAMES = {"save": "serialization", "load": "serialization", "compile": "_compile"}
 
 
 def __getattr__(name):

@@ -1,0 +1,4 @@
+"""(being written) """
+from ._core import publish
+
+__all__ = publish(globals())
