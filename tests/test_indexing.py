@@ -242,3 +242,14 @@ def test_scatter_reduce_gradient_with_a_src_larger_than_the_index(reduce, includ
     assert type(out.grad_fn).__name__ == "ScatterReduceBackward0"
     out.sum().backward()
     assert np.all(src.grad.numpy()[:, 2] == 0)
+
+
+def test_gather_and_masked_select_write_out():
+    # out= was once accepted and ignored by these two
+    x = lg.tensor([1.0, 2.0, 3.0])
+    o = lg.empty(2)
+    assert lg.gather(x, 0, lg.tensor([2, 0]), out=o) is o
+    assert o.tolist() == [3.0, 1.0]
+    o = lg.empty(0)
+    assert lg.masked_select(x, lg.tensor([True, False, True]), out=o) is o
+    assert o.tolist() == [1.0, 3.0]

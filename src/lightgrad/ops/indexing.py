@@ -10,8 +10,8 @@ from .. import _dtype
 from .._tensor import Tensor, _dtype_word, _make
 from .._graph.grad_mode import state as _state
 from ._batching import composite, elementwise, lightgrad, phys, vmap_error
-from ._core import (Sample as S, check_inplace, defop, float_and, inplace, node_class, ns_def,
-                    publish, record, to_tensor)
+from ._core import (Sample as S, check_inplace, defop, emit, float_and, inplace, node_class,
+                    ns_def, publish, to_tensor)
 from ._views import _OVERLAP, CopySlices, TakeFlatBackward, _np_take_flat
 from .binary_math import where
 from .inplace import copy_
@@ -208,17 +208,13 @@ def _index_np_key(x, key):
 
 def _index_t(x, key):
     data = x._data[key]
-    if _state.grad_enabled and x._rg:
-        return record(data, IndexBackward0, (x,), meta=(x._data.shape, key))
-    return _make(data)
+    return emit(data, IndexBackward0, (x,), meta=(x._data.shape, key))
 
 
 def _index_embed_t(g, shape, key):
     data = _np_index_embed(g._data, shape, key)
-    if _state.grad_enabled and g._rg:
-        # torch: zeros().index_put_(indices, grad, accumulate=True); edge 0 is the zeros
-        return record(data, IndexEmbedBackward, (None, g), meta=key)
-    return _make(data)
+    # torch: zeros().index_put_(indices, grad, accumulate=True); edge 0 is the zeros
+    return emit(data, IndexEmbedBackward, (None, g), meta=key)
 
 
 ns_def("index", _index_np_key, _index_t)
@@ -302,10 +298,8 @@ def _index_put(input, key, values, accumulate=False):
         target = x[key].shape
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
                            f"broadcast to indexing result of shape {list(target)}") from None
-    if _state.grad_enabled and (input._rg or values._rg):
-        return record(data, IndexPutBackward0, (input, values),
-                      meta=(key, accumulate, v.shape), bcast=True)
-    return _make(data)
+    return emit(data, IndexPutBackward0, (input, values), meta=(key, accumulate, v.shape),
+                bcast=True)
 
 
 def _indices_key(indices):
@@ -458,13 +452,9 @@ def masked_fill(input, mask, value):
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value._data.ndim} dimension(s).")
         data = np.where(mb, value._data.astype(x.dtype), x)
-        if _state.grad_enabled and (input._rg or value._rg):
-            return record(data, MaskedFillBackward1, (input, value), meta=mb, bcast=True)
-        return _make(data)
+        return emit(data, MaskedFillBackward1, (input, value), meta=mb, bcast=True)
     data = np.where(mb, np.asarray(value).astype(x.dtype), x)
-    if _state.grad_enabled and input._rg:
-        return record(data, MaskedFillBackward0, (input,), meta=mb)
-    return _make(data)
+    return emit(data, MaskedFillBackward0, (input,), meta=mb)
 
 
 MaskedSelectBackward0 = node_class("MaskedSelectBackward0",
@@ -482,9 +472,7 @@ def masked_select(input, mask, *, out=None):
     shape = np.broadcast_shapes(x.shape, m.shape)
     mb = np.broadcast_to(m, shape)
     data = np.broadcast_to(x, shape)[mb]
-    if _state.grad_enabled and input._rg:
-        return record(data, MaskedSelectBackward0, (input,), meta=(shape, mb), bcast=True)
-    return _make(data)
+    return emit(data, MaskedSelectBackward0, (input,), meta=(shape, mb), bcast=True, out=out)
 
 
 def _masked_scatter_rule(ns, g, meta):
@@ -515,10 +503,7 @@ def masked_scatter(input, mask, source):
                            "elements as ones in mask")
     data = np.array(x, copy=True)
     data[mb] = s[:k].astype(x.dtype, copy=False)
-    if _state.grad_enabled and (input._rg or source._rg):
-        return record(data, MaskedScatterBackward0, (input, source),
-                      meta=(mb, source._data.shape))
-    return _make(data)
+    return emit(data, MaskedScatterBackward0, (input, source), meta=(mb, source._data.shape))
 
 
 # -- take ------------------------------------------------------------------------------------
@@ -540,9 +525,7 @@ def take(input, index):
                          "elements.")
     idx = np.where(idx < 0, idx + n, idx)
     data = _np_take_flat(x, idx)
-    if _state.grad_enabled and input._rg:
-        return record(data, TakeFlatBackward, (input,), meta=(x.shape, idx))
-    return _make(data)
+    return emit(data, TakeFlatBackward, (input,), meta=(x.shape, idx))
 
 
 @defop(vmap_refused=_VALUE_SHAPED, samples=[S((2, 3), np_ref=np.argwhere)])

@@ -10,8 +10,8 @@ from .._tensor import Tensor, _make
 from .._graph.graph import Node
 from .._graph.grad_mode import state as _state
 from ._batching import along_dim, arg, composite, expand_to, shift
-from ._core import (Sample as S, defop, new_node, node_class, normalize_dims, ns_def, publish,
-                    record, to_out, to_tensor, with_tangents)
+from ._core import (Sample as S, defop, emit, new_node, node_class, normalize_dims, ns_def,
+                    publish, to_tensor, with_tangents)
 from ._views import track_view
 from .shape import ViewBackward0, reshape, slice_dim, unsqueeze
 
@@ -118,15 +118,9 @@ def cat(tensors, dim=0, *, out=None):
     arrays = [t._data for t in (live or ts[:1])]
     data = np.concatenate(arrays, axis=d).astype(rt, copy=False) if len(arrays) > 1 \
         else arrays[0].astype(rt, copy=True)
-    if _state.grad_enabled and any(t._rg for t in ts):
-        sizes = tuple(None if (t._data.ndim == 1 and t._data.shape[0] == 0 and live)
-                      else t._data.shape[d] for t in ts)
-        r = record(data, CatBackward0, ts, meta=(d, sizes), bcast=True)
-    else:
-        r = _make(data)
-    if out is not None:
-        return to_out(r, out)
-    return r
+    sizes = tuple(None if (t._data.ndim == 1 and t._data.shape[0] == 0 and live)
+                  else t._data.shape[d] for t in ts)
+    return emit(data, CatBackward0, ts, meta=(d, sizes), bcast=True, out=out)
 
 
 @defop(nodes=(StackBackward0,), method=False, batch=_join_batching(True), samples=[
@@ -144,13 +138,7 @@ def stack(tensors, dim=0, *, out=None):
     d = normalize_dims(dim, len(shape) + 1)[0]
     rt = _dtype.result_type(*ts).np if len(ts) > 1 else ts[0]._data.dtype
     data = np.stack([t._data for t in ts], axis=d).astype(rt, copy=False)
-    if _state.grad_enabled and any(t._rg for t in ts):
-        r = record(data, StackBackward0, ts, meta=(d, len(ts)), bcast=True)
-    else:
-        r = _make(data)
-    if out is not None:
-        return to_out(r, out)
-    return r
+    return emit(data, StackBackward0, ts, meta=(d, len(ts)), bcast=True, out=out)
 
 
 @defop(nodes=(ViewBackward0,), method=False, batch=_atleast_batching(1), samples=[S(())])

@@ -6,10 +6,8 @@ import builtins
 import numpy as np
 
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
 from ._batching import along_dim, arg, composite, leading_batch, phys, shift, sizes_arg
-from ._core import (Sample as S, defop, node_class, normalize_dims, ns_def, publish, record,
-                    to_out, view_of)
+from ._core import Sample as S, defop, emit, node_class, normalize_dims, ns_def, publish, view_of
 from .convert import clone
 from .logic import _VALUE_SHAPED
 from .scatter_gather import index_select
@@ -88,9 +86,7 @@ def repeat(input, *sizes):
     data = np.tile(x, reps) if reps else x.copy()
     if data.ndim < len(reps):
         data = data.reshape((1,) * (len(reps) - data.ndim) + data.shape)
-    if _state.grad_enabled and input._rg:
-        return record(data, RepeatBackward0, (input,), meta=(x.shape, reps))
-    return _make(data)
+    return emit(data, RepeatBackward0, (input,), meta=(x.shape, reps))
 
 
 @defop(nodes=(RepeatBackward0,), batch=_tile_batching, samples=[
@@ -114,9 +110,7 @@ def flip(input, *dims):
     x = input._data
     dims = normalize_dims(_shape_arg(dims), x.ndim)
     data = np.flip(x, dims).copy() if dims else x.copy()
-    if _state.grad_enabled and input._rg:
-        return record(data, FlipBackward0, (input,), meta=dims)
-    return _make(data)
+    return emit(data, FlipBackward0, (input,), meta=dims)
 
 
 @defop(nodes=(FlipBackward0,), batch=composite(lambda lg, x: lg.flip(x, (1,))),
@@ -163,9 +157,7 @@ def roll(input, shifts, dims=None):
     elif len(shifts) != 1:
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
     data = _np_roll(x, shifts, dims)
-    if _state.grad_enabled and input._rg:
-        return record(data, RollBackward0, (input,), meta=(shifts, dims))
-    return _make(data)
+    return emit(data, RollBackward0, (input,), meta=(shifts, dims))
 
 
 TrilBackward0 = node_class("TrilBackward0", lambda ns, g, k: (ns.tril(g, k),),
@@ -180,13 +172,7 @@ def _tri(name, np_fn, cls):
         if x.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
         data = np_fn(x, diagonal)
-        if _state.grad_enabled and input._rg:
-            r = record(data, cls, (input,), meta=diagonal)
-        else:
-            r = _make(data)
-        if out is not None:
-            return to_out(r, out)
-        return r
+        return emit(data, cls, (input,), meta=diagonal, out=out)
     op.__name__ = name
     return op
 
@@ -256,9 +242,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 def _diag_scatter_t(g, shape, offset, d1, d2):
     data = _np_diag_embed(g._data, shape, offset, d1, d2)
-    if _state.grad_enabled and g._rg:
-        return record(data, DiagonalBackwardBackward0, (g,), meta=(offset, d1, d2))
-    return _make(data)
+    return emit(data, DiagonalBackwardBackward0, (g,), meta=(offset, d1, d2))
 
 
 @defop(nodes=(DiagEmbedBackward0,), batch=_diag_embed_batching, samples=[
@@ -276,9 +260,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     for i in range(nd):
         shape[i] = n if i in (d1, d2) else next(it)
     data = _np_diag_embed(x, tuple(shape), offset, d1, d2)
-    if _state.grad_enabled and input._rg:
-        return record(data, DiagEmbedBackward0, (input,), meta=(offset, d1, d2))
-    return _make(data)
+    return emit(data, DiagEmbedBackward0, (input,), meta=(offset, d1, d2))
 
 
 def _diag_batching(c, args, kwargs):
@@ -295,9 +277,7 @@ def diag(input, diagonal=0):
     if x.ndim != 2:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
     data = _diag_view(x, diagonal, 0, 1).copy()
-    if _state.grad_enabled and input._rg:
-        return record(data, DiagonalBackward0_copy, (input,), meta=(x.shape, diagonal, 0, 1))
-    return _make(data)
+    return emit(data, DiagonalBackward0_copy, (input,), meta=(x.shape, diagonal, 0, 1))
 
 
 ns_def("diagonal", lambda g, o, a, b: _np_diagonal(g, o, a, b), diagonal)
@@ -329,12 +309,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         vals, inv, cnt = np.unique(x, return_inverse=True, return_counts=True, axis=d)
         inv = inv.reshape(-1)
         node = "UniqueDimBackward0"
-    if _state.grad_enabled and input._rg:
-        cls = node_class(node, _unique_rule)
-        v = record(vals, cls, (input,))
-    else:
-        v = _make(vals)
-    out = [v]
+    out = [emit(vals, node_class(node, _unique_rule), (input,))]
     if return_inverse:
         out.append(_make(inv.astype(np.int64)))
     if return_counts:

@@ -7,8 +7,8 @@ import numpy as np
 from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
 from ._batching import along_dim, arg, expand_to, lightgrad, phys, shift, vmap_error
-from ._core import (RESULT, Sample as S, defop, float_and, node_class, normalize_dims, ns_def,
-                    publish, record, to_out, to_tensor)
+from ._core import (RESULT, Sample as S, defop, emit, float_and, node_class, normalize_dims,
+                    ns_def, publish, record, to_tensor)
 from .shape import _embed, expand, flatten
 
 
@@ -152,9 +152,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
     d = normalize_dims(dim, x.ndim)[0]
     _check_index(x, d, idx, "gather")
     data = _np_gather(x, d, idx)
-    if _state.grad_enabled and input._rg:
-        return record(data, GatherBackward0, (input,), meta=(x.shape, d, idx))
-    return _make(data)
+    return emit(data, GatherBackward0, (input,), meta=(x.shape, d, idx), out=out)
 
 
 def _scatter_add_rule(ns, g, meta):
@@ -224,24 +222,17 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
             data = np.array(x, copy=True)
             s = s[tuple(slice(0, n) for n in idx.shape)] if s.ndim else s
             _REDUCE[reduce].at(data, _dim_key(idx, d) if x.ndim else idx, s)
-            if _state.grad_enabled and (input._rg or src._rg):
-                return record(data, node_class("NotImplemented", _scatter_reduce_missing),
-                              (input, src))
-            return _make(data)
+            return emit(data, node_class("NotImplemented", _scatter_reduce_missing),
+                        (input, src))
         data = _np_scatter(x, d, idx, s)
-        if _state.grad_enabled and (input._rg or src._rg):
-            return record(data, ScatterBackward0, (input, src),
-                          meta=(d, idx, src._data.shape))
-        return _make(data)
+        return emit(data, ScatterBackward0, (input, src), meta=(d, idx, src._data.shape))
     _scatter_checks(x, d, idx, None)
     if reduce is not None:
         data = np.array(x, copy=True)
         _REDUCE[reduce].at(data, _dim_key(idx, d), np.asarray(src, dtype=x.dtype))
     else:
         data = _np_scatter(x, d, idx, np.asarray(src, dtype=x.dtype))
-    if _state.grad_enabled and input._rg:
-        return record(data, ScatterBackward1, (input,), meta=(d, idx))
-    return _make(data)
+    return emit(data, ScatterBackward1, (input,), meta=(d, idx))
 
 
 def _scatter_reduce_missing(ns, g, meta):
@@ -259,9 +250,7 @@ def scatter_add(input, dim, index, src):
     s = src._data.astype(x.dtype, copy=False)
     _scatter_checks(x, d, idx, s)
     data = _np_scatter_add(x, d, idx, s)
-    if _state.grad_enabled and (input._rg or src._rg):
-        return record(data, ScatterAddBackward0, (input, src), meta=(d, idx, s.shape))
-    return _make(data)
+    return emit(data, ScatterAddBackward0, (input, src), meta=(d, idx, s.shape))
 
 
 _REDUCE_FILL = {"sum": 0, "prod": 1, "mean": 0, "amax": -np.inf, "amin": np.inf}
@@ -428,13 +417,7 @@ def index_select(input, dim, index, *, out=None):
     if idx.size and (idx.max() >= size or idx.min() < -size):
         raise IndexError("index out of range in self")
     data = _np_index_select(x, d, idx)
-    if _state.grad_enabled and input._rg:
-        r = record(data, IndexSelectBackward0, (input,), meta=(x.shape, d, idx))
-    else:
-        r = _make(data)
-    if out is not None:
-        return to_out(r, out)
-    return r
+    return emit(data, IndexSelectBackward0, (input,), meta=(x.shape, d, idx), out=out)
 
 
 def _index_add_rule(ns, g, meta):
@@ -459,9 +442,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     source = to_tensor(source)
     s = source._data.astype(x.dtype, copy=False)
     data = _np_index_add(x, d, idx, s, alpha)
-    if _state.grad_enabled and (input._rg or source._rg):
-        return record(data, IndexAddBackward0, (input, source), meta=(d, idx, alpha, s.shape))
-    return _make(data)
+    return emit(data, IndexAddBackward0, (input, source), meta=(d, idx, alpha, s.shape))
 
 
 def _np_index_fill(x, d, idx, value):
@@ -496,9 +477,7 @@ def index_copy(input, dim, index, source):
         data[...] = s
     else:
         data[_dkey(d, idx)] = s
-    if _state.grad_enabled and (input._rg or source._rg):
-        return record(data, IndexCopyBackward0, (input, source), meta=(d, idx, s.shape))
-    return _make(data)
+    return emit(data, IndexCopyBackward0, (input, source), meta=(d, idx, s.shape))
 
 
 IndexFillBackward0 = node_class("IndexFillBackward0",
@@ -524,13 +503,9 @@ def index_fill(input, dim, index, value):
             raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value._data.ndim} dimension(s).")
         data = _np_index_fill(x, d, idx, value._data)
-        if _state.grad_enabled and (input._rg or value._rg):
-            return record(data, IndexFillBackward1, (input, value), meta=(d, idx), bcast=True)
-        return _make(data)
+        return emit(data, IndexFillBackward1, (input, value), meta=(d, idx), bcast=True)
     data = _np_index_fill(x, d, idx, value)
-    if _state.grad_enabled and input._rg:
-        return record(data, IndexFillBackward0, (input,), meta=(d, idx))
-    return _make(data)
+    return emit(data, IndexFillBackward0, (input,), meta=(d, idx))
 
 
 ns_def("index_select", _np_index_select, lambda g, d, idx: index_select(g, d, _make(idx)))

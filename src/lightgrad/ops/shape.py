@@ -8,19 +8,18 @@ import builtins
 import numpy as np
 
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
 from ._batching import along_dim, arg, composite, phys, shift, sizes_arg
 from ._core import (
     NP,
     T,
     check_inplace,
     defop,
+    emit,
     new_node,
     node_class,
     normalize_dims,
     publish,
     rebase,
-    record,
     view_of,
 )
 from ._core import Sample as S
@@ -148,9 +147,7 @@ def reshape(input, *shape):
         data.shape = shape
     except AttributeError:          # needs a copy: torch's clone + _unsafe_view
         data = x.reshape(shape)
-        if _state.grad_enabled and input._rg:
-            return record(data, UnsafeViewBackward0, (input,), meta=x.shape)
-        return _make(data)
+        return emit(data, UnsafeViewBackward0, (input,), meta=x.shape)
     return view_of(input, data, ViewBackward0, x.shape)
 
 
@@ -395,9 +392,7 @@ def narrow_copy(input, dim, start, length):
     d, start, stop = _narrow_bounds(x, dim, start, length)
     key = (slice(None),) * d + (slice(start, stop),)
     data = x[key].copy()
-    if _state.grad_enabled and input._rg:
-        return record(data, NarrowCopyBackward0, (input,), meta=(x.shape, key))
-    return _make(data)
+    return emit(data, NarrowCopyBackward0, (input,), meta=(x.shape, key))
 
 
 def _embed_rule(ns, g, meta):
@@ -411,9 +406,7 @@ EmbedBackward = node_class("SliceBackwardBackward0", _embed_rule, meta=("shape",
 def _embed(g, shape, key):
     """Zeros of `shape` with g at `key`: select/slice backward, itself differentiable."""
     data = NP.embed(g._data, shape, key)
-    if _state.grad_enabled and g._rg:
-        return record(data, EmbedBackward, (g,), meta=(shape, key))
-    return _make(data)
+    return emit(data, EmbedBackward, (g,), meta=(shape, key))
 
 
 def basic_index(input, key):
@@ -465,9 +458,7 @@ IndexBasicBackward = node_class("SliceBackward0", _index_rule, meta=("self_sym_s
 def _index_t(x, key):
     """Differentiable x[key] for an arbitrary basic key in one node (used by rules)."""
     data = x._data[key]
-    if _state.grad_enabled and x._rg:
-        return record(data, IndexBasicBackward, (x,), meta=(x._data.shape, key))
-    return _make(data)
+    return emit(data, IndexBasicBackward, (x,), meta=(x._data.shape, key))
 
 
 NP.getitem = _getitem_np
@@ -526,9 +517,7 @@ def expand_copy(input, *sizes):
     """expand's result as a new tensor."""
     x = input._data
     data = np.array(expand(_make(x), *sizes)._data)       # expand checks the sizes
-    if _state.grad_enabled and input._rg:
-        return record(data, ExpandCopyBackward0, (input,), meta=x.shape)
-    return _make(data)
+    return emit(data, ExpandCopyBackward0, (input,), meta=x.shape)
 
 
 def _t_sum_to(g, shape):
