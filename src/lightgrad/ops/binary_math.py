@@ -4,10 +4,9 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
 from ._batching import elementwise, vmap_error
-from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, float_operand,
-                    node_class, ns_def, publish, record, to_tensor)
+from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, emit,
+                    float_operand, node_class, ns_def, publish, to_tensor)
 from .logic import nonzero
 from .elementwise import (_apply, _finish, _is_rg, _legacy, _not_implemented, _off_integers,
                           _P, _quiet, _want_tensor, to_tensor_like)
@@ -44,9 +43,7 @@ def atan2(input, other, *, out=None, _name="atan2"):
     a, b, x, y = binary_operands(input, other)
     x, y = _float_binary(a, b, x, y)
     data = _apply(np.arctan2, x, y)
-    if _state.grad_enabled and (a._rg or b._rg):
-        return _finish(record(data, Atan2Backward0, (a, b), (a, b), bcast=True), out)
-    return _finish(_make(data), out)
+    return emit(data, Atan2Backward0, (a, b), (a, b), bcast=True, out=out)
 
 
 @defop(nodes=(Atan2Backward0,), inplace=True, kind=ELEMENTWISE, samples=[S((3,), ())])
@@ -70,9 +67,7 @@ def hypot(input, other, *, out=None):
     if x.dtype.kind not in "fc":
         raise _not_implemented("hypot_cpu", x.dtype)
     data = _apply(np.hypot, x, y)
-    if _state.grad_enabled and (a._rg or b._rg):
-        return _finish(record(data, HypotBackward0, (a, b), (a, b, RESULT), bcast=True), out)
-    return _finish(_make(data), out)
+    return emit(data, HypotBackward0, (a, b), (a, b, RESULT), bcast=True, out=out)
 
 
 def _np_xlogy(x, y):
@@ -116,16 +111,12 @@ def xlogy(input, other, *, out=None):
     x, y = _float_binary(a, b, x, y)
     x = np.asarray(x, dtype=np.result_type(x, y))
     data = _apply(_np_xlogy, x, y)
-    if _state.grad_enabled and (a._rg or _is_rg(b)):
-        if scalar_self:
-            r = record(data, XlogyBackward1, (b,), (b,), meta=input._data.item(), bcast=True)
-        elif not isinstance(b, Tensor):
-            r = record(data, XlogyBackward2, (a,), (a,), meta=b)
-        else:
-            r = record(data, XlogyBackward0, (a, b), (a, b), bcast=True)
-    else:
-        r = _make(data)
-    return _finish(r, out)
+    if scalar_self:
+        return emit(data, XlogyBackward1, (b,), (b,), meta=input._data.item(), bcast=True,
+                    out=out)
+    if not isinstance(b, Tensor):
+        return emit(data, XlogyBackward2, (a,), (a,), meta=b, out=out)
+    return emit(data, XlogyBackward0, (a, b), (a, b), bcast=True, out=out)
 
 
 def _t_xlogy(x, y):
@@ -168,9 +159,7 @@ def _minmax(name, np_fn, cls):
         _want_tensor(name, other)
         a, b, x, y = binary_operands(input, other)
         data = _apply(np_fn, x, y)
-        if _state.grad_enabled and (a._rg or b._rg):
-            return _finish(record(data, cls, (a, b), (a, b), bcast=True), out)
-        return _finish(_make(data), out)
+        return emit(data, cls, (a, b), (a, b), bcast=True, out=out)
     op.__name__ = op.__qualname__ = name
     return defop(op, nodes=(cls,), kind=ELEMENTWISE,
                  samples=[S(make_inputs=_distinct_pair, np_ref=np_fn)])
@@ -203,13 +192,9 @@ def copysign(input, other, *, out=None):
     a, b, x, y = binary_operands(input, other)
     x, y = _float_binary(a, b, x, y)
     data = _apply(np.copysign, x, y)
-    if _state.grad_enabled and (a._rg or _is_rg(b)):
-        if isinstance(b, Tensor):
-            r = record(data, CopysignBackward0, (a, b), (a, RESULT), bcast=True)
-        else:
-            r = record(data, CopysignBackward1, (a,), (a, RESULT))
-        return _finish(r, out)
-    return _finish(_make(data), out)
+    if isinstance(b, Tensor):
+        return emit(data, CopysignBackward0, (a, b), (a, RESULT), bcast=True, out=out)
+    return emit(data, CopysignBackward1, (a,), (a, RESULT), out=out)
 
 
 
@@ -301,17 +286,10 @@ def clamp(input, min=None, max=None, *, out=None):
             data = _apply(np.minimum, data, hi._data.astype(rt, copy=False))
         if data is input._data:
             data = data.copy()
-        if _state.grad_enabled and any(_is_rg(t) for t in (input, lo, hi)):
-            r = record(data, ClampBackward0, (input, lo, hi), (input, lo, hi),
-                       meta=(_is_rg(lo), _is_rg(hi)), bcast=True)
-            return _finish(r, out)
-        return _finish(_make(data), out)
+        return emit(data, ClampBackward0, (input, lo, hi), (input, lo, hi),
+                    meta=(_is_rg(lo), _is_rg(hi)), bcast=True, out=out)
     data = _clamp_scalar_data(input, min, max)
-    if _state.grad_enabled and input._rg:
-        r = record(data, ClampBackward1, (input,), (input,), meta=(min, max))
-    else:
-        r = _make(data)
-    return _finish(r, out)
+    return emit(data, ClampBackward1, (input,), (input,), meta=(min, max), out=out)
 
 
 def _clamp_side(name, np_fn, cls0, cls1):
@@ -320,15 +298,10 @@ def _clamp_side(name, np_fn, cls0, cls1):
             rt = _dtype.result_type(input, other).np
             data = _apply(np_fn, input._data.astype(rt, copy=False),
                           other._data.astype(rt, copy=False))
-            if _state.grad_enabled and (input._rg or other._rg):
-                return _finish(record(data, cls1, (input, other), (input, other), bcast=True),
-                               out)
-            return _finish(_make(data), out)
+            return emit(data, cls1, (input, other), (input, other), bcast=True, out=out)
         data = _clamp_scalar_data(input, *((other, None) if name == "clamp_min" else
                                            (None, other)))
-        if _state.grad_enabled and input._rg:
-            return _finish(record(data, cls0, (input,), (input,), meta=other), out)
-        return _finish(_make(data), out)
+        return emit(data, cls0, (input,), (input,), meta=other, out=out)
     op.__name__ = op.__qualname__ = name
     return defop(op, nodes=(cls0, cls1), inplace=True, kind=ELEMENTWISE, samples=[
         S((2, 3), domain=_off_integers, args=(0.5,)), S(make_inputs=_distinct_pair, id="tensor")])
@@ -383,13 +356,9 @@ def lerp(input, end, weight, *, out=None):
                                            b - (b - a) * (1 - c)), x, e, w).astype(x.dtype,
                                                                                    copy=False)
     if isinstance(weight, Tensor):
-        if _state.grad_enabled and (input._rg or end._rg or weight._rg):
-            r = record(data, LerpBackward1, (input, end, weight), (input, end, weight),
-                       bcast=True)
-            return _finish(r, out)
-    elif _state.grad_enabled and (input._rg or end._rg):
-        return _finish(record(data, LerpBackward0, (input, end), meta=weight, bcast=True), out)
-    return _finish(_make(data), out)
+        return emit(data, LerpBackward1, (input, end, weight), (input, end, weight),
+                    bcast=True, out=out)
+    return emit(data, LerpBackward0, (input, end), meta=weight, bcast=True, out=out)
 
 
 def _addcmul_rule(ns, g, value, t1, t2):
@@ -425,12 +394,9 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     x, p, q = (t._data.astype(rt, copy=False) for t in (input, tensor1, tensor2))
     data = _apply(lambda a, b, c: a + value * b * c if value != 1 else a + b * c, x, p, q)
     data = np.asarray(data, dtype=rt)
-    if _state.grad_enabled and (input._rg or tensor1._rg or tensor2._rg):
-        r = record(data, AddcmulBackward0, (input, tensor1, tensor2),
-                   (tensor1 if tensor2._rg else None, tensor2 if tensor1._rg else None),
-                   meta=value, bcast=True)
-        return _finish(r, out)
-    return _finish(_make(data), out)
+    saved = (tensor1 if tensor2._rg else None, tensor2 if tensor1._rg else None)
+    return emit(data, AddcmulBackward0, (input, tensor1, tensor2), saved, meta=value,
+                bcast=True, out=out)
 
 
 @defop(nodes=(AddcdivBackward0,), inplace=True, kind=ELEMENTWISE,
@@ -450,11 +416,9 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     with _quiet():
         data = _apply(lambda a, b, c: a + value * (b / c) if value != 1 else a + b / c, x, p, q)
     data = np.asarray(data, dtype=rt)
-    if _state.grad_enabled and (input._rg or tensor1._rg or tensor2._rg):
-        r = record(data, AddcdivBackward0, (input, tensor1, tensor2),
-                   (tensor1 if tensor2._rg else None, tensor2), meta=value, bcast=True)
-        return _finish(r, out)
-    return _finish(_make(data), out)
+    saved = (tensor1 if tensor2._rg else None, tensor2)
+    return emit(data, AddcdivBackward0, (input, tensor1, tensor2), saved, meta=value,
+                bcast=True, out=out)
 
 
 def _where_rule(ns, g, m, cond):
@@ -507,10 +471,8 @@ def where(condition, input=None, other=None, *, out=None):
     data = _apply(np.where, c, x, y)
     if data.dtype != np.result_type(x, y):
         data = data.astype(np.result_type(x, y))
-    if _state.grad_enabled and (_is_rg(a) or _is_rg(b)):
-        cond = condition if condition._data.dtype == np.bool_ else _make(c)
-        return _finish(record(data, WhereBackward0, (a, b), (cond,), bcast=True), out)
-    return _finish(_make(data), out)
+    cond = condition if condition._data.dtype == np.bool_ else _make(c)
+    return emit(data, WhereBackward0, (a, b), (cond,), bcast=True, out=out)
 
 
 def _t_where(cond, x, y):

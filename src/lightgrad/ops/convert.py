@@ -4,8 +4,7 @@ import numpy as np
 from .. import _dtype
 from .._backend import check_device
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
-from ._core import ELEMENTWISE, NP, T, Sample as S, defop, node_class, publish, record
+from ._core import ELEMENTWISE, NP, T, Sample as S, defop, emit, node_class, publish
 
 ToCopyBackward0 = node_class("ToCopyBackward0",
                              lambda ns, g, dt: (ns.astype(g, dt),),
@@ -21,8 +20,8 @@ def to_dtype(input, np_dtype, copy=False):
         return input
     data = x.astype(np_dtype)
     # NOTE: only float/complex outputs carry gradients; .long() of a float tensor is a leaf
-    if _state.grad_enabled and input._rg and data.dtype.kind in "fc":
-        return record(data, ToCopyBackward0, (input,), meta=x.dtype)
+    if data.dtype.kind in "fc":
+        return emit(data, ToCopyBackward0, (input,), meta=x.dtype)
     return _make(data)
 
 
@@ -37,9 +36,7 @@ NP.astype = lambda g, dt: np.asarray(g).astype(dt)
 @defop(nodes=(CloneBackward0,), batch=ELEMENTWISE, samples=[S((2, 3))])
 def clone(input, *, memory_format=None):
     data = input._data.copy()
-    if _state.grad_enabled and input._rg:
-        return record(data, CloneBackward0, (input,))
-    return _make(data)
+    return emit(data, CloneBackward0, (input,))
 
 
 @defop(nodes=(CloneBackward0,), function=False, batch=ELEMENTWISE, samples=[
@@ -93,6 +90,8 @@ def type_(self, dtype=None, non_blocking=False, **kwargs):
     if isinstance(dtype, str):
         names = {f"torch.{d._legacy}Tensor": d for d in _dtype._ALL}
         dtype = names[dtype]
+    elif isinstance(dtype, type):       # a legacy type: x.type(torch.DoubleTensor)
+        dtype = dtype.dtype
     return to_dtype(self, dtype.np)
 
 

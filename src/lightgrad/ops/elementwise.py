@@ -14,11 +14,10 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _make
 from .._graph import forward_ad
-from .._graph.grad_mode import state as _state
 from ._erf import SQRT_PI as _SQRT_PI, TWO_OVER_SQRT_PI as _TWO_OVER_SQRT_PI
 from ._erf import np_erf, np_erfc, np_erfinv
-from ._core import (ELEMENTWISE, RESULT, Sample, defop, float_operand, inplace, node_class, ns_def,
-                    publish, record, to_out, to_tensor)
+from ._core import (ELEMENTWISE, RESULT, Sample, defop, emit, float_operand, inplace, node_class,
+                    ns_def, publish, to_out, to_tensor)
 
 
 def _is_rg(t):
@@ -127,11 +126,7 @@ def unary(name, np_fn, rule, save="self", node_name=None, floating=True, kind=No
                 data = np_fn(x)
         else:
             data = np_fn(x)
-        if _state.grad_enabled and input._rg:
-            r = record(data, cls, (input,), (input,) if to_save is None else to_save)
-        else:
-            r = _make(data)
-        return r if out is None else to_out(r, out)
+        return emit(data, cls, (input,), (input,) if to_save is None else to_save, out=out)
 
     op.__name__ = op.__qualname__ = name
     op.node = cls
@@ -304,9 +299,7 @@ def round(input, *, decimals=0, out=None):
     if x.dtype.kind not in "fc":
         raise _not_implemented("round_cpu", x.dtype)
     data = np.round(x, decimals)
-    if _state.grad_enabled and input._rg:
-        return _finish(record(data, RoundBackward1, (input,), meta=decimals), out)
-    return _finish(_make(data), out)
+    return emit(data, RoundBackward1, (input,), meta=decimals, out=out)
 
 
 def _np_frac(x):
@@ -374,9 +367,7 @@ def logit(input, eps=None, *, out=None):
     z = x if eps is None else np.clip(x, eps, 1 - eps)
     with _quiet():
         data = np.log(z / (1 - z))
-    if _state.grad_enabled and input._rg:
-        return _finish(record(data, LogitBackward0, (input,), (input,), meta=eps), out)
-    return _finish(_make(data), out)
+    return emit(data, LogitBackward0, (input,), (input,), meta=eps, out=out)
 
 
 # -- erf, erfc, erfinv (kernels in ops/_erf.py) --------------------------------------------
@@ -430,9 +421,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     if x.dtype.kind not in "fc":
         return _finish(_make(x.copy()), out)
     data = np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
-    if _state.grad_enabled and input._rg:
-        return _finish(record(data, NanToNumBackward0, (input,), (input,)), out)
-    return _finish(_make(data), out)
+    return emit(data, NanToNumBackward0, (input,), (input,), out=out)
 
 
 # -- complex parts: complex tensors never require grad here, so these are plain views -------

@@ -4,11 +4,11 @@ In-place on a leaf that requires grad is an error, so each sample writes into a 
 a clone."""
 import numpy as np
 
-from .._tensor import Tensor, _make
+from .._tensor import Tensor
 from .._graph.grad_mode import state as _state
 from .._graph.graph import node_class as _node_class
 from ._batching import arg, inplace_elementwise, phys
-from ._core import Sample as S, check_inplace, defop, inplace, node_class, record, to_tensor
+from ._core import Sample as S, check_inplace, defop, emit, inplace, node_class, to_tensor
 
 # an in-place op on an unbatched tensor given a batched value: an error, as in torch
 _INTO_UNBATCHED = "received a batched tensor"
@@ -33,20 +33,13 @@ def _filled(self, value):
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value._data.ndim} dimensions.")
         data = np.broadcast_to(value._data, self._data.shape).astype(self._data.dtype)
-        if _state.grad_enabled and (self._rg or value._rg):
-            return record(data, FillBackward3, (self, value), bcast=True)
-        return _make(data)
+        return emit(data, FillBackward3, (self, value), bcast=True)
     data = np.full(self._data.shape, value, dtype=self._data.dtype)
-    if _state.grad_enabled and self._rg:
-        return record(data, FillBackward2, (self,))
-    return _make(data)
+    return emit(data, FillBackward2, (self,))
 
 
 def _zeros(self):
-    data = np.zeros_like(self._data)
-    if _state.grad_enabled and self._rg:
-        return record(data, ZeroBackward0, (self,))
-    return _make(data)
+    return emit(np.zeros_like(self._data), ZeroBackward0, (self,))
 
 
 def _copy_shape_error(dst, src):
@@ -68,9 +61,7 @@ def _copied(self, src):
         data = np.broadcast_to(src._data, self._data.shape).astype(self._data.dtype)
     except ValueError:
         raise _copy_shape_error(self._data.shape, src._data.shape) from None
-    if _state.grad_enabled and (self._rg or src._rg):
-        return record(data, CopyBackwards, (self, src), bcast=True)
-    return _make(data)
+    return emit(data, CopyBackwards, (self, src), bcast=True)
 
 
 @defop(nodes=(ZeroBackward0,), function=False, batch=inplace_elementwise, samples=[

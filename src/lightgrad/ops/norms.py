@@ -4,12 +4,11 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
 from ._batching import composite, reduce_over
-from ._core import (RESULT, Sample as S, binary_operands, defop, new_node, node_class, publish,
-                    record, to_tensor, with_tangents)
-from .reduction import (_MISSING, _dims, _finish, _float_input, _kept_shape, _legacy, _numel,
-                        _pymax, _restore_dims, _rg, _unsqueeze_to)
+from ._core import (RESULT, Sample as S, binary_operands, defop, emit, new_node, node_class,
+                    publish, to_tensor, with_tangents)
+from .reduction import (_MISSING, _dims, _float_input, _kept_shape, _legacy, _numel, _pymax,
+                        _restore_dims, _rg, _unsqueeze_to)
 
 INF = float("inf")
 _REDUCE = reduce_over(1)
@@ -93,10 +92,8 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     """Variance with Bessel's correction by default; `correction=0` for the population one."""
     x, dims, n, dof, c, v = _var_args("var", input, dim, unbiased, keepdim, correction)
-    if _rg(input):
-        return _finish(record(v, VarBackward0, (input,), (input,),
-                              meta=(x.shape, dims, keepdim, n, dof)), out)
-    return _finish(_make(v), out)
+    return emit(v, VarBackward0, (input,), (input,), meta=(x.shape, dims, keepdim, n, dof),
+                out=out)
 
 
 @defop(nodes=(StdBackward0,), batch=_REDUCE, samples=[
@@ -107,10 +104,8 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
     """Standard deviation; same arguments as var."""
     x, dims, n, dof, c, v = _var_args("std", input, dim, unbiased, keepdim, correction)
     s = np.sqrt(v)
-    if _rg(input):
-        return _finish(record(s, StdBackward0, (input,), (input, RESULT),
-                              meta=(x.shape, dims, keepdim, n, dof)), out)
-    return _finish(_make(s), out)
+    return emit(s, StdBackward0, (input,), (input, RESULT),
+                meta=(x.shape, dims, keepdim, n, dof), out=out)
 
 
 def _var_mean(name, is_std, cls):
@@ -167,10 +162,8 @@ def logsumexp(input, dim=_MISSING, keepdim=False, *, out=None):
     if not keepdim:
         data = data.reshape([s for i, s in enumerate(x.shape) if i not in dims])
     data = data.astype(x.dtype, copy=False)
-    if _rg(input):
-        return _finish(record(data, LogsumexpBackward0, (input,), (input, RESULT),
-                              meta=(x.shape, dims, keepdim)), out)
-    return _finish(_make(data), out)
+    return emit(data, LogsumexpBackward0, (input,), (input, RESULT),
+                meta=(x.shape, dims, keepdim), out=out)
 
 
 def _norm_grad(ns, g, x, r, shape, dims, keepdim, p):
@@ -236,10 +229,8 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     p = float(p) if not isinstance(p, int) else p
     dims = _dims(dim, x.ndim)
     data = _np_vector_norm(x, p, dims, keepdim)
-    if _rg(input):
-        return _finish(record(data, LinalgVectorNormBackward0, (input,), (input, RESULT),
-                              meta=(x.shape, dims, keepdim, p)), out)
-    return _finish(_make(data), out)
+    return emit(data, LinalgVectorNormBackward0, (input,), (input, RESULT),
+                meta=(x.shape, dims, keepdim, p), out=out)
 
 
 def _dist_rule(ns, g, p, a, b, r):
@@ -268,9 +259,7 @@ def dist(input, other, p=2):
                            f"input. Got {_legacy(diff.dtype)}")
     p = float(p) if not isinstance(p, int) else p
     data = _np_vector_norm(diff, p, tuple(range(diff.ndim)), False)
-    if _state.grad_enabled and (a._rg or b._rg):
-        return record(data, DistBackward0, (a, b), (a, b, RESULT), meta=p, bcast=True)
-    return _make(data)
+    return emit(data, DistBackward0, (a, b), (a, b, RESULT), meta=p, bcast=True)
 
 
 __all__ = publish(globals())

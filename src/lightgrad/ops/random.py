@@ -13,10 +13,9 @@ from .. import _dtype
 from .._creation import (_finish, _float_dtype, _number, _out, _rng, _shape, _tuple_size,
                          _unsupported)
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
 from ._batched_tensor import batched_like, per_example_draw, randomness_of, state as _vmap_state
 from ._batching import elementwise, vmap_error as _vmap_error
-from ._core import Sample as S, defop, inplace, node_class, publish, record
+from ._core import Sample as S, defop, emit, inplace, node_class, publish
 
 _RANDOM_REFUSED = "randomness error mode"   # vmap's default randomness="error" refuses these
 
@@ -223,12 +222,6 @@ NormalBackward1, NormalBackward2 = _node("NormalBackward1"), _node("NormalBackwa
 NormalBackward3, BernoulliBackward0 = _node("NormalBackward3", True), _node("BernoulliBackward0")
 
 
-def _record(data, cls, inputs):
-    if _state.grad_enabled and builtins.any(t._rg for t in inputs):
-        return record(data, cls, tuple(inputs), bcast=len(inputs) > 1)
-    return _make(data)
-
-
 def _check_std(std):
     if isinstance(std, Tensor):
         if (std._data < 0).any():
@@ -289,11 +282,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     shape = _broadcast_shape(np.shape(m), np.shape(s))
     data = (m + s * _random_floats("normal", rng, shape, d, "normal_kernel_cpu")).astype(d.np)
     if tm and ts:
-        r = _record(data, NormalBackward3, (mean, std))
+        r = emit(data, NormalBackward3, (mean, std), bcast=True)
     elif tm:
-        r = _record(data, NormalBackward1, (mean,))
+        r = emit(data, NormalBackward1, (mean,))
     else:
-        r = _record(data, NormalBackward2, (std,))
+        r = emit(data, NormalBackward2, (std,))
     return _out(r, out)
 
 
@@ -312,7 +305,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
                            "enhancement request to PyTorch.)")
     data = (_uniform(_rng(generator), input._data.shape, np.float64) < probs).astype(d.np)
     if p is None:
-        return _out(_record(data, BernoulliBackward0, (input,)), out)
+        return _out(emit(data, BernoulliBackward0, (input,)), out)
     return _out(_make(data), out)
 
 
@@ -372,7 +365,7 @@ def _inplace_random(name, node_name, sample, *args):
         data = sample(self, _rng(generator), *args, **kwargs)
 
         def op(t):
-            return _record(data.astype(t._data.dtype), cls, (t,))
+            return emit(data.astype(t._data.dtype), cls, (t,))
         return inplace(self, op)
     method.__name__ = method.__qualname__ = name
     defop(method, name=name, nodes=(cls,), function=False, samples=[
