@@ -55,7 +55,7 @@ __version__ = "0.1.0"
 
 # nn, optim, utils and checkpoints load on first use, so `import lightgrad` stays fast
 _LAZY_MODULES = ("nn", "optim", "utils", "distributed", "func", "viz", "serialization",
-                 "backends", "testing")
+                 "backends", "testing", "distributions")
 _LAZY_NAMES = {"save": "serialization", "load": "serialization", "compile": "_compile"}
 
 
