@@ -465,3 +465,11 @@ def test_plain_calls_on_another_thread_while_a_vmap_runs():
     t.join()
     np.testing.assert_allclose(seen[0], np.sin(np.ones(2)))
     np.testing.assert_allclose(out.numpy(), np.sin(A))
+
+
+def test_stack_of_empty_tensors_under_vmap():
+    # cat skips legacy empty 1-d tensors; stack keeps them (its rule once dropped them)
+    out = vmap(lambda t: lightgrad.stack([t, t]))(lightgrad.zeros(3, 0))
+    assert out.shape == (3, 2, 0)
+    out = vmap(lambda t: lightgrad.cat([t, lightgrad.zeros(0), t]))(lightgrad.ones(3, 2))
+    assert out.shape == (3, 4)

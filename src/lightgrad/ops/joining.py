@@ -20,9 +20,11 @@ def _join_batching(new_dim):
     """cat (new_dim=False) and stack: every tensor becomes a physical batch (shared ones
     repeated), and the dim moves one right."""
     def rule(c, args, kwargs):
-        # torch.cat skips legacy empty 1-d tensors
-        tensors = [t for t in arg(args, kwargs, 0, "tensors")
-                   if not (t.dim() == 1 and t.shape[0] == 0)]
+        tensors = list(arg(args, kwargs, 0, "tensors"))
+        if not new_dim:     # torch.cat skips legacy empty 1-d tensors (stack keeps them)
+            kept = [t for t in tensors if not (t.dim() == 1 and t.shape[0] == 0)]
+            if any(c.batched(t) for t in kept):
+                tensors = kept
         d = arg(args, kwargs, 1, "dim", 0)
         n = c.size(tensors)
         nd = next(t.dim() for t in tensors if c.batched(t))
