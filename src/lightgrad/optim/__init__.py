@@ -1,5 +1,6 @@
 """torch.optim: optimizers and learning-rate schedules, on the public tensor API."""
 from . import lr_scheduler, optimizer  # noqa: F401
+from . import swa_utils  # noqa: F401  (built on nn, as torch's)
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -14,4 +15,4 @@ from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam",
-           "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler"]
+           "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler", "swa_utils"]
