@@ -6,9 +6,8 @@ families import these, and this module imports none of them.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
-from ._core import node_class, ns_def, record
+from .._tensor import Tensor
+from ._core import emit, node_class, ns_def
 
 
 # -- arrays --------------------------------------------------------------------------------
@@ -124,16 +123,10 @@ class _LinearPair:
                                meta=("args",))
 
     def f(self, x, args):
-        data = self.f_np(x._data, args)
-        if _state.grad_enabled and x._rg:
-            return record(data, self.fcls, (x,), meta=args)
-        return _make(data)
+        return emit(self.f_np(x._data, args), self.fcls, (x,), meta=args)
 
     def a(self, x, args):
-        data = self.a_np(x._data, args)
-        if _state.grad_enabled and x._rg:
-            return record(data, self.acls, (x,), meta=args)
-        return _make(data)
+        return emit(self.a_np(x._data, args), self.acls, (x,), meta=args)
 
 
 # separable maps: y = A_h @ x @ A_w^T over the last two dims (or x @ A^T over the last one);

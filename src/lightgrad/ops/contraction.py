@@ -6,9 +6,8 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
 from ._batching import composite, elementwise_along
-from ._core import NP, T, Sample as S, binary_operands, defop, publish, record
+from ._core import NP, T, Sample as S, binary_operands, defop, emit, publish
 from .linalg import _broadcast_shapes, _legacy, _out, _tensor, fresh_node
 
 NP.la_einsum = lambda eq, *ops: _np_einsum(eq, ops)[0]
@@ -121,8 +120,6 @@ def _einsum_explicit(eq, tensors, name):
             raise RuntimeError(f"expected scalar type {_legacy(arrays[0])} but found "
                                f"{_legacy(a)}")
     data, sizes = _np_einsum(eq, arrays, subs, out)
-    if not (_state.grad_enabled and any(t._rg for t in tensors)):
-        return _make(data)
     if name is None:
         if len(subs) == 1:
             name = "SumBackward1" if set(subs[0]) - set(out) else "PermuteBackward0"
@@ -130,8 +127,8 @@ def _einsum_explicit(eq, tensors, name):
             summed = set("".join(subs)) - set(out)
             name = "ViewBackward0" if summed else "MulBackward0"
     needs = tuple(t._rg for t in tensors)
-    return record(data, _einsum_node(name), tensors, tuple(tensors),
-                  (tuple(subs), out, sizes, tuple(a.shape for a in arrays), needs))
+    return emit(data, _einsum_node(name), tensors, tuple(tensors),
+                (tuple(subs), out, sizes, tuple(a.shape for a in arrays), needs))
 
 
 def _np_einsum(eq, arrays, subs=None, out=None):
@@ -290,9 +287,7 @@ def trace(input):
     data = np.asarray(np.trace(x))
     if x.dtype.kind in "biu":
         data = data.astype(np.int64)
-    if _state.grad_enabled and input._rg:
-        return record(data, TraceBackward0, (input,), meta=x.shape)
-    return _make(data)
+    return emit(data, TraceBackward0, (input,), meta=x.shape)
 
 
 # -- cross ---------------------------------------------------------------------------------
@@ -326,13 +321,9 @@ def linalg_cross(input, other, *, dim=-1, out=None):
                            f"{x.shape[dim]} and {y.shape[dim]}")
     _broadcast_shapes(x.shape, y.shape)
     data = np.cross(x, y, axis=dim)
-    if _state.grad_enabled and (a._rg or b._rg):
-        sx = None if not b._rg else (a if a._data.dtype == data.dtype else _make(x))
-        sy = None if not a._rg else (b if b._data.dtype == data.dtype else _make(y))
-        r = record(data, LinalgCrossBackward0, (a, b), (sx, sy), dim, bcast=True)
-    else:
-        r = _make(data)
-    return _out(r, out)
+    sx = None if not b._rg else (a if a._data.dtype == data.dtype else _make(x))
+    sy = None if not a._rg else (b if b._data.dtype == data.dtype else _make(y))
+    return emit(data, LinalgCrossBackward0, (a, b), (sx, sy), dim, bcast=True, out=out)
 
 
 @defop(nodes=(LinalgCrossBackward0,), batch=elementwise_along(2), samples=[
@@ -405,17 +396,13 @@ def kron(input, other, *, out=None):
     """Kronecker product; the shorter shape is padded with leading ones."""
     a, b, x, y = binary_operands(_tensor(input), _tensor(other))
     data = np.kron(x, y)
-    if _state.grad_enabled and (a._rg or b._rg):
-        n = max(x.ndim, y.ndim)
-        sa = (1,) * (n - x.ndim) + x.shape
-        sb = (1,) * (n - y.ndim) + y.shape
-        sx = None if not b._rg else (a if a._data.dtype == data.dtype else _make(x))
-        sy = None if not a._rg else (b if b._data.dtype == data.dtype else _make(y))
-        r = record(data, _KronUnsafeView, (a, b), (sx, sy), (sa, sb, x.shape, y.shape),
-                   bcast=True)
-    else:
-        r = _make(data)
-    return _out(r, out)
+    n = max(x.ndim, y.ndim)
+    sa = (1,) * (n - x.ndim) + x.shape
+    sb = (1,) * (n - y.ndim) + y.shape
+    sx = None if not b._rg else (a if a._data.dtype == data.dtype else _make(x))
+    sy = None if not a._rg else (b if b._data.dtype == data.dtype else _make(y))
+    return emit(data, _KronUnsafeView, (a, b), (sx, sy), (sa, sb, x.shape, y.shape),
+                bcast=True, out=out)
 
 
 

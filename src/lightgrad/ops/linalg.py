@@ -7,9 +7,8 @@ linalg_ext.py, linalg_decomp.py and linalg_norms.py."""
 import numpy as np
 
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
 from ._batching import composite, lightgrad, phys
-from ._core import (NP, T, Sample as S, binary_operands, defop, node_class, publish, record,
+from ._core import (NP, T, Sample as S, binary_operands, defop, emit, node_class, publish,
                     to_out, to_tensor)
 
 
@@ -140,12 +139,8 @@ def mm(input, mat2, *, out=None):
     x, y = a._data, b._data
     _mm_check(x, y)
     data = x @ y
-    if _state.grad_enabled and (a._rg or b._rg):
-        r = record(data, MmBackward0, (a, b), (a if b._rg else None, b if a._rg else None),
-                   _transposed(y))
-    else:
-        r = _make(data)
-    return _out(r, out)
+    return emit(data, MmBackward0, (a, b), (a if b._rg else None, b if a._rg else None),
+                _transposed(y), out=out)
 
 
 
@@ -199,10 +194,8 @@ _MatmulTranspose = fresh_node("TransposeBackward0", _matmul_rule, _MM_SAVED, ("v
 
 
 def _record_mm(data, cls, a, b, va, vb, bcast=False):
-    if _state.grad_enabled and (a._rg or b._rg):
-        return record(data, cls, (a, b), (a if b._rg else None, b if a._rg else None),
-                      (va, vb), bcast=bcast)
-    return _make(data)
+    return emit(data, cls, (a, b), (a if b._rg else None, b if a._rg else None), (va, vb),
+                bcast=bcast)
 
 
 def _dot_checks(x, y, name="dot"):
@@ -338,8 +331,6 @@ def matmul_general(a, b):
             _mm_check(x.reshape(-1, k), y.reshape(m2, -1))
         raise RuntimeError(f"expected scalar type {_legacy(x)} but found {_legacy(y)}")
     data = np.matmul(x, y)
-    if not (_state.grad_enabled and (a._rg or b._rg)):
-        return _make(data)
     # which node torch ends with (aten/src/ATen/native/LinearAlgebra.cpp, _matmul_impl)
     ea, eb = da, db
     if da == 3 and db == 3 and x.shape[0] != y.shape[0]:
@@ -405,16 +396,12 @@ def outer(input, vec2, *, out=None):
     if y.ndim != 1:
         raise RuntimeError(f"outer: Expected 1-D argument vec2, but got {y.ndim}-D")
     data = np.multiply.outer(x, y)
-    if _state.grad_enabled and (a._rg or b._rg):
-        sx, sy = a if b._rg else None, b if a._rg else None
-        if sx is not None and sx._data.dtype != data.dtype:
-            sx = _make(x)    # promoted operand: the grad is cast back by the engine
-        if sy is not None and sy._data.dtype != data.dtype:
-            sy = _make(y)
-        r = record(data, _OuterMul, (a, b), (sx, sy), bcast=True)
-    else:
-        r = _make(data)
-    return _out(r, out)
+    sx, sy = a if b._rg else None, b if a._rg else None
+    if sx is not None and sx._data.dtype != data.dtype:
+        sx = _make(x)    # promoted operand: the grad is cast back by the engine
+    if sy is not None and sy._data.dtype != data.dtype:
+        sy = _make(y)
+    return emit(data, _OuterMul, (a, b), (sx, sy), bcast=True, out=out)
 
 
 
@@ -441,10 +428,8 @@ def _add_product(name, cls, input, m1, m2, beta, alpha, check, product, vec=(Fal
     else:
         data = (bias if beta == 1 else bias * beta) + prod
         data = np.asarray(data, dtype=x.dtype)
-    if _state.grad_enabled and (i._rg or a._rg or b._rg):
-        return record(data, cls, (i, a, b), (a if b._rg else None, b if a._rg else None),
-                      (beta, alpha, vec[0], vec[1], _transposed(y)), bcast=True)
-    return _make(data)
+    return emit(data, cls, (i, a, b), (a if b._rg else None, b if a._rg else None),
+                (beta, alpha, vec[0], vec[1], _transposed(y)), bcast=True)
 
 
 def _expand_error(shape, target):

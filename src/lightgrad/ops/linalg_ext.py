@@ -9,7 +9,7 @@ from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
 from .._graph.graph import SavedOutput
 from ._batching import composite, expand_to, leading_batch, vmap_error
-from ._core import (NP, RESULT as _RESULT, Sample as S, T, _save, defop, publish, record,
+from ._core import (NP, RESULT as _RESULT, Sample as S, T, _save, defop, emit, publish,
                     record_multi, with_tangents)
 from .linalg import MmBackward0, _out, _tensor, fresh_node, matmul
 from .binary_math import where
@@ -176,11 +176,7 @@ def inv(A, *, out=None):
         raise _singular_error("linalg.inv", x, "The diagonal element {} is zero, the inversion "
                               "could not be completed because the input matrix is "
                               "singular.") from None
-    if _recording(a):
-        r = record(data, LinalgInvExBackward0, (a,), (_RESULT,))
-    else:
-        r = _make(data)
-    return _out(r, out)
+    return emit(data, LinalgInvExBackward0, (a,), (_RESULT,), out=out)
 
 
 @defop(name="linalg.inv_ex", nodes=(LinalgInvExBackward0,), batch=leading_batch,
@@ -225,11 +221,7 @@ def det(A, *, out=None):
     x = a._data
     _check_matrix("linalg.det", x)
     data = np.asarray(np.linalg.det(x))
-    if _recording(a):
-        r = record(data, LinalgDetBackward0, (a,), (a, _RESULT))
-    else:
-        r = _make(data)
-    return _out(r, out)
+    return emit(data, LinalgDetBackward0, (a,), (a, _RESULT), out=out)
 
 
 def _slogdet_rule(ns, g, meta, A):
@@ -365,11 +357,8 @@ def solve(A, B, *, left=True, out=None):
             raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
                                f"{eq} ({n}x{n} and {y.shape[-2]}x{y.shape[-1]})")
     data = _solve_np("torch.linalg.solve", x, y, vec, left)
-    if _recording(a, b):
-        r = record(data, LinalgSolveExBackward0, (a, b), (a, _RESULT), (vec, left), bcast=True)
-    else:
-        r = _make(data)
-    return _out(r, out)
+    return emit(data, LinalgSolveExBackward0, (a, b), (a, _RESULT), (vec, left), bcast=True,
+                out=out)
 
 
 def _solve_ex_batching(lg, A, B, *, left=True, check_errors=False, out=None):
@@ -428,11 +417,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
         sinv = np.where(s > cut, 1.0 / np.where(s > cut, s, 1.0), 0.0)
     data = (np.swapaxes(vh, -1, -2) * sinv[..., None, :]) @ np.swapaxes(u, -1, -2)
     data = data.astype(x.dtype, copy=False)
-    if _recording(a):
-        r = record(data, LinalgPinvBackward0, (a,), (a, _RESULT))
-    else:
-        r = _make(data)
-    return _out(r, out)
+    return emit(data, LinalgPinvBackward0, (a,), (a, _RESULT), out=out)
 
 
 def _num(v):
@@ -470,8 +455,7 @@ def matrix_power(A, n, *, out=None):
                            f"they are {x.shape[-2]} by {x.shape[-1]} matrices")
     if n == 0:
         data = np.broadcast_to(np.eye(x.shape[-1], dtype=x.dtype), x.shape).copy()
-        r = record(data, _CopyBackwards, (a,)) if _recording(a) else _make(data)
-        return _out(r, out)
+        return emit(data, _CopyBackwards, (a,), out=out)
     if n == 1:
         from .convert import clone
         return _out(clone(a), out)

@@ -8,11 +8,10 @@ import math
 
 import numpy as np
 
-from .._tensor import Tensor, _make
-from .._graph.grad_mode import state as _state
+from .._tensor import Tensor
 from ._batching import along_dim, inplace_elementwise, vmap_error
-from ._core import (ELEMENTWISE, RESULT, Sample as S, defop, inplace as _inplace, node_class,
-                    ns_def, publish, record)
+from ._core import (ELEMENTWISE, RESULT, Sample as S, defop, emit, inplace as _inplace,
+                    node_class, ns_def, publish)
 from ._erf import np_erf
 from .elementwise import erf as _t_erf
 
@@ -38,9 +37,7 @@ def _float_data(input, kernel):
 
 def _unary(input, data, cls, meta=None, save=None):
     """The output of a one-input activation, recorded with `cls` when input needs grad."""
-    if _state.grad_enabled and input._rg:
-        return record(data, cls, (input,), (input,) if save is None else save, meta)
-    return _make(data)
+    return emit(data, cls, (input,), (input,) if save is None else save, meta)
 
 
 def _quiet():
@@ -505,9 +502,7 @@ def _prelu_kernel(input, weight):
     x = _float_data(input, "prelu_cpu")
     w = weight._data
     data = np.where(x > 0, x, x * w).astype(np.result_type(x, w), copy=False)
-    if _state.grad_enabled and (input._rg or weight._rg):
-        return record(data, PreluKernelBackward0, (input, weight), (input, weight), bcast=True)
-    return _make(data)
+    return emit(data, PreluKernelBackward0, (input, weight), (input, weight), bcast=True)
 
 
 def _prelu_batch(c, args, kwargs):

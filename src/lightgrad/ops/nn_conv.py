@@ -18,7 +18,7 @@ from .._tensor import _make
 from .._graph.grad_mode import state as _state
 from . import nn_conv3d as _k3
 from ._batching import arg, expand_to, spatial
-from ._core import Sample as S, defop, node_class, ns_def, publish, record
+from ._core import Sample as S, defop, emit, node_class, ns_def, publish
 from ._spatial import _gemm, _out_size, _pad_arr, _rg, _strided, _tuple
 
 __all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
@@ -253,8 +253,7 @@ def _conv_record(data, cls, a, b, bias, p, xshape, wshape, extra=()):
     na, nb_, nbias = _rg(a), _rg(b), _rg(bias)
     meta = (p, tuple(xshape), tuple(wshape), na, nb_, nbias)
     # save only what the other input's gradient reads
-    return record(data, cls, (a, b, bias), (a if nb_ else None, b if na else None) + extra,
-                  meta)
+    return emit(data, cls, (a, b, bias), (a if nb_ else None, b if na else None) + extra, meta)
 
 
 def _need(*ts):
@@ -277,16 +276,12 @@ def conv_transpose_op(x, w, bias, p, out_shape):
     data = conv_bi_np(x._data, w._data, p, out_shape)
     if bias is not None:
         data = data + bias._data.reshape((-1,) + (1,) * (data.ndim - 2))
-    if _need(x, w, bias):
-        return _conv_record(data, ConvBi, x, w, bias, p, out_shape, w.shape)
-    return _make(data)
+    return _conv_record(data, ConvBi, x, w, bias, p, out_shape, w.shape)
 
 
 def _conv_bw_op(x, g, p, wshape):
     data = conv_bw_np(x._data, g._data, p, wshape)
-    if _need(x, g):
-        return _conv_record(data, ConvBw, x, g, None, p, x.shape, wshape)
-    return _make(data)
+    return _conv_record(data, ConvBw, x, g, None, p, x.shape, wshape)
 
 
 ns_def("conv", conv_np, lambda x, w, p: convolution_op(x, w, None, p))

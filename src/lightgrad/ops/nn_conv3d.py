@@ -14,10 +14,9 @@ pooling are linear maps declared with their adjoints (_spatial._LinearPair).
 """
 import numpy as np
 
-from .._graph.grad_mode import state as _state
 from .._tensor import _make
 from ._batching import spatial
-from ._core import Sample as S, defop, node_class, ns_def, publish, record
+from ._core import Sample as S, defop, emit, node_class, ns_def, publish
 from ._spatial import (_LinearPair, _avg_divisor, _distinct, _gemm, _out_size, _pool_args,
                        _strided, _tuple, adaptive_matrix, pool_out_size)
 
@@ -214,9 +213,7 @@ def max_pool3d_op(x, k, s, p, d, outs):
     vals, idx = maxpool3d_np(x._data.reshape((-1,) + shape[-3:]), k, s, p, d, outs)
     lead = shape[:-3]
     vals, idx = vals.reshape(lead + outs), idx.reshape(lead + outs)
-    if _state.grad_enabled and x._rg:
-        return record(vals, MaxPool3DBackward, (x,), meta=(idx, shape)), _make(idx)
-    return _make(vals), _make(idx)
+    return emit(vals, MaxPool3DBackward, (x,), meta=(idx, shape)), _make(idx)
 
 
 

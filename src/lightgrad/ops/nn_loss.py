@@ -10,7 +10,7 @@ import numpy as np
 from .._tensor import _make
 from .._graph.grad_mode import no_grad, state as _state
 from ._batching import lightgrad, per_example_loss, vmap_error
-from ._core import Sample as S, defop, node_class, ns_def, publish, record
+from ._core import Sample as S, defop, emit, node_class, ns_def, publish, record
 from .nn_activation import _LEGACY, _F, _np_softplus, _quiet
 
 __all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
@@ -89,10 +89,6 @@ def _pair(input, target):
     return x, y
 
 
-def _rg2(a, b):
-    return _state.grad_enabled and (a._rg or b._rg)
-
-
 _ONLY = "supports only (input, target, reduction=...)"     # vmap refuses other arguments
 
 
@@ -120,9 +116,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     x, y = _pair(input, target)
     d = x - y
     data = _reduce(d * d, red)
-    if _rg2(input, target):
-        return record(data, MseLossBackward0, (input, target), (input, target), (red, d.size))
-    return _make(data)
+    return emit(data, MseLossBackward0, (input, target), (input, target), (red, d.size))
 
 
 def _smooth_l1_rule(ns, g, m, x, t):
@@ -157,10 +151,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     a = np.abs(d)
     elems = np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta).astype(d.dtype, copy=False)
     data = _reduce(elems, red)
-    if _rg2(input, target):
-        return record(data, SmoothL1LossBackward0, (input, target), (input, target),
-                      (red, d.size, beta))
-    return _make(data)
+    return emit(data, SmoothL1LossBackward0, (input, target), (input, target),
+                (red, d.size, beta))
 
 
 def _huber_rule(ns, g, m, x, t):
@@ -191,10 +183,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     elems = np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(d.dtype,
                                                                             copy=False)
     data = _reduce(elems, red)
-    if _rg2(input, target):
-        return record(data, HuberLossBackward0, (input, target), (input, target),
-                      (red, d.size, delta))
-    return _make(data)
+    return emit(data, HuberLossBackward0, (input, target), (input, target),
+                (red, d.size, delta))
 
 
 # -- binary cross entropy --------------------------------------------------------------------
@@ -246,10 +236,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         wd = weight._data
         elems = elems * wd
     data = _reduce(elems.astype(x.dtype, copy=False), red)
-    if _state.grad_enabled and (input._rg or target._rg or weight is not None and weight._rg):
-        return record(data, BinaryCrossEntropyBackward0, (input, target, weight),
-                      (input, target, weight), (red, x.size), bcast=weight is not None)
-    return _make(data)
+    return emit(data, BinaryCrossEntropyBackward0, (input, target, weight),
+                (input, target, weight), (red, x.size), bcast=weight is not None)
 
 
 def _bce_logits_rule(ns, g, m, x, t, w, pw):
@@ -297,12 +285,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         elems = elems * weight._data
     data = _reduce(np.asarray(elems).astype(x.dtype, copy=False), red)
     ins = (input, target, weight, pos_weight)
-    if _state.grad_enabled and any(t is not None and t._rg for t in ins):
-        # NOTE: weight and pos_weight get no gradient (torch does not differentiate them)
-        bc = weight is not None or pos_weight is not None
-        return record(data, BinaryCrossEntropyWithLogitsBackward0, ins, ins, (red, x.size),
-                      bcast=bc)
-    return _make(data)
+    # NOTE: weight and pos_weight get no gradient (torch does not differentiate them)
+    bc = weight is not None or pos_weight is not None
+    return emit(data, BinaryCrossEntropyWithLogitsBackward0, ins, ins, (red, x.size), bcast=bc)
 
 
 # -- nll_loss --------------------------------------------------------------------------------

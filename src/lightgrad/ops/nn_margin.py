@@ -7,7 +7,7 @@ import numpy as np
 from .._tensor import _make
 from .._graph.grad_mode import state as _state
 from ._batching import per_example_loss
-from ._core import Sample as S, defop, node_class, ns_def, publish, record
+from ._core import Sample as S, defop, emit, node_class, ns_def, publish, record
 from .inplace import _copy_shape_error
 from .nn_activation import _LEGACY, _F, _float_data, _quiet
 from .nn_loss import _ONLY, _reduce, _scale, legacy_reduction, reduction_enum
@@ -64,10 +64,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     with _quiet():
         elems = np.log1p(np.exp(-x * y)).astype(x.dtype, copy=False)
     data = _reduce(elems, red)
-    if _state.grad_enabled and input._rg:
-        return record(data, SoftMarginLossBackward0, (input, target), (input, target),
-                      (red, x.size))
-    return _make(data)
+    return emit(data, SoftMarginLossBackward0, (input, target), (input, target), (red, x.size))
 
 
 # -- multi_margin_loss, multilabel_margin_loss -------------------------------------------------

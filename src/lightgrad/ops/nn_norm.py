@@ -12,9 +12,9 @@ import numbers
 import numpy as np
 
 from .._tensor import Tensor, _make
-from .._graph.grad_mode import no_grad, state as _state
+from .._graph.grad_mode import no_grad
 from ._batching import arg, fold_into_batch, leading_batch_needs, vmap_error
-from ._core import Sample as S, defop, node_class, ns_def, publish, record
+from ._core import Sample as S, defop, emit, node_class, ns_def, publish
 
 __all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
 
@@ -108,13 +108,11 @@ def _normalize(x, w, b, vshape, axes, pshape, paxes, eps, cls):
     if b is not None:
         y = y + b._data.reshape(pshape)
     y = y.astype(xd.dtype, copy=False)
-    if _state.grad_enabled and (x._rg or _rg(w) or _rg(b)):
-        needs = (x._rg, _rg(w), _rg(b))
-        meta = (vshape, axes, pshape, paxes, eps, (mu, rstd), needs, xd.shape,
-                None if w is None else tuple(w.shape))
-        saved = (x if needs[0] or needs[1] else None, w if needs[0] else None)
-        return record(y, cls, (x, w, b), saved, meta), mu, var
-    return _make(y), mu, var
+    needs = (x._rg, _rg(w), _rg(b))
+    meta = (vshape, axes, pshape, paxes, eps, (mu, rstd), needs, xd.shape,
+            None if w is None else tuple(w.shape))
+    saved = (x if needs[0] or needs[1] else None, w if needs[0] else None)
+    return emit(y, cls, (x, w, b), saved, meta), mu, var
 
 
 def _finish(r):
@@ -209,13 +207,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if bias is not None:
         y = y + bias._data.reshape(pshape)
     y = y.astype(xd.dtype, copy=False)
-    if _state.grad_enabled and (x._rg or _rg(weight) or _rg(bias)):
-        needs = (x._rg, _rg(weight), _rg(bias))
-        return record(y, BatchNormEval, (x, weight, bias),
-                      (x if needs[1] else None, weight if needs[0] else None),
-                      (pshape, axes, mean, rstd, needs,
-                       None if weight is None else tuple(weight.shape)))
-    return _make(y)
+    needs = (x._rg, _rg(weight), _rg(bias))
+    return emit(y, BatchNormEval, (x, weight, bias),
+                (x if needs[1] else None, weight if needs[0] else None),
+                (pshape, axes, mean, rstd, needs, None if weight is None else tuple(weight.shape)))
 
 
 @defop(name="F.instance_norm", nodes=(BatchNorm,), batch=_FOLD, samples=[S((2, 2, 4))])

@@ -11,9 +11,8 @@ height. The 3-d pools are in nn_conv3d.
 import numpy as np
 
 from .._tensor import _make
-from .._graph.grad_mode import state as _state
 from ._batching import spatial
-from ._core import Sample as S, defop, node_class, ns_def, publish, record
+from ._core import Sample as S, defop, emit, node_class, ns_def, publish
 from ._spatial import (_LinearPair, _avg_divisor, _distinct, _pad_arr, _pool_args, _strided,
                        adaptive_matrix, pool_out_size, sepmap)
 
@@ -128,12 +127,8 @@ def max_pool2d_op(x, k, s, p, d, ceil):
     vals = vals.reshape(lead + outs)
     am = am.reshape(lead + outs)
     idx = _LazyIndices(am, H, W, k, s, p, d)
-    if _state.grad_enabled and x._rg:
-        overlap = s[0] < d[0] * (k[0] - 1) + 1 or s[1] < d[1] * (k[1] - 1) + 1
-        out = record(vals, MaxPool2DBackward, (x,), meta=(am, (shape, k, s, p, d, overlap)))
-    else:
-        out = _make(vals)
-    return out, idx
+    overlap = s[0] < d[0] * (k[0] - 1) + 1 or s[1] < d[1] * (k[1] - 1) + 1
+    return emit(vals, MaxPool2DBackward, (x,), meta=(am, (shape, k, s, p, d, overlap))), idx
 
 
 class _LazyIndices:
@@ -211,10 +206,7 @@ def adaptive_max_pool2d_op(x, outs):
             idx[:, i, j] = (a + am // (e - c)) * W + c + am % (e - c)
     lead = tuple(shape[:-2])
     vals, idx = vals.reshape(lead + outs), idx.reshape(lead + outs)
-    if _state.grad_enabled and x._rg:
-        return record(vals, AdaptiveMaxPool2DBackward0, (x,), meta=(idx, tuple(shape))), \
-            _make(idx)
-    return _make(vals), _make(idx)
+    return emit(vals, AdaptiveMaxPool2DBackward0, (x,), meta=(idx, tuple(shape))), _make(idx)
 
 
 def _np_scatter_flat(g, idx, shape):

@@ -15,10 +15,9 @@ import numbers
 import numpy as np
 
 from .._tensor import _make
-from .._graph.grad_mode import state as _state
 from ._batching import arg, fold_into_batch, leading_batch, leading_batch_needs, spatial, \
     vmap_error
-from ._core import Sample as S, defop, node_class, ns_def, publish, record
+from ._core import Sample as S, defop, emit, node_class, ns_def, publish
 from ._spatial import _LinearPair, _out_size, _tuple, sepmap
 from .nn_conv import _cols
 from .nn_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -218,14 +217,11 @@ def constant_pad_op(x, pad, value):
         dst[ax] = slice(max(lo, 0), max(lo, 0) + max(s1 - s0, 0))
     out = np.full(new, value, xd.dtype) if value != 0 else np.zeros(new, xd.dtype)
     out[tuple(dst)] = xd[tuple(src)]
-    if _state.grad_enabled and x._rg:
-        if all(p >= 0 for p in pad):
-            key = tuple(dst)
-            return record(out, ConstantPadNdBackward0, (x,), meta=(key, tuple(pad)))
-        # with cropping, the gradient is itself a (zero) constant pad with negated amounts
-        cls = node_class("ConstantPadNdBackward0", _cpad_neg_rule, meta=("key", "pad"))
-        return record(out, cls, (x,), meta=(None, tuple(-p for p in pad)))
-    return _make(out)
+    if all(p >= 0 for p in pad):
+        return emit(out, ConstantPadNdBackward0, (x,), meta=(tuple(dst), tuple(pad)))
+    # with cropping, the gradient is itself a (zero) constant pad with negated amounts
+    cls = node_class("ConstantPadNdBackward0", _cpad_neg_rule, meta=("key", "pad"))
+    return emit(out, cls, (x,), meta=(None, tuple(-p for p in pad)))
 
 
 def _cpad_neg_rule(ns, g, meta):

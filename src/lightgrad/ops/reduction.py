@@ -17,8 +17,8 @@ from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
 from ._batching import elementwise, reduce_over
 from . import binary_math
-from ._core import (NP, RESULT, T, Sample as S, defop, new_node, node_class, normalize_dims,
-                    publish, record, to_out, with_tangents)
+from ._core import (NP, RESULT, T, Sample as S, defop, emit, new_node, node_class,
+                    normalize_dims, publish, to_out, with_tangents)
 from .arithmetic import DivBackward0, div
 
 _pymax, _pyany = builtins.max, builtins.any   # this module defines max and any
@@ -176,23 +176,17 @@ _RevCumsum = node_class("RevCumsumBackward0", lambda ns, g, d: (ns.red_cumsum(g,
 
 def _t_scatter(g, idx, dim, shape):
     data = _np_scatter(g._data, idx, dim, shape)
-    if _rg(g):
-        return record(data, _ScatterIdx, (g,), meta=(idx, dim, g._data.shape), bcast=True)
-    return _make(data)
+    return emit(data, _ScatterIdx, (g,), meta=(idx, dim, g._data.shape), bcast=True)
 
 
 def _t_gather(x, idx, dim):
     data = _np_gather(x._data, idx, dim)
-    if _rg(x):
-        return record(data, _GatherIdx, (x,), meta=(idx, dim, x._data.shape))
-    return _make(data)
+    return emit(data, _GatherIdx, (x,), meta=(idx, dim, x._data.shape))
 
 
 def _t_revcumsum(g, dim):
     data = _np_revcumsum(g._data, dim)
-    if _rg(g):
-        return record(data, _RevCumsum, (g,), meta=dim)
-    return _make(data)
+    return emit(data, _RevCumsum, (g,), meta=dim)
 
 
 T.red_scatter, T.red_gather, T.red_revcumsum = _t_scatter, _t_gather, _t_revcumsum
@@ -264,18 +258,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     bc = sdt is not None and x.dtype != sdt
     if dim is None:
         data = x.sum(dtype=sdt)  # the method: np.sum adds ~1 us of Python dispatch
-        if _state.grad_enabled and input._rg:
-            r = record(data, SumBackward0, (input,), meta=x.shape, bcast=bc)
-        else:
-            r = _make(data)
-    else:
-        dims = _dims(dim, x.ndim)
-        data = x.sum(axis=dims, keepdims=keepdim, dtype=sdt)
-        if _state.grad_enabled and input._rg:
-            r = record(data, SumBackward1, (input,), meta=(x.shape, dims, keepdim), bcast=bc)
-        else:
-            r = _make(data)
-    return r if out is None else to_out(r, out)
+        return emit(data, SumBackward0, (input,), meta=x.shape, bcast=bc, out=out)
+    dims = _dims(dim, x.ndim)
+    data = x.sum(axis=dims, keepdims=keepdim, dtype=sdt)
+    return emit(data, SumBackward1, (input,), meta=(x.shape, dims, keepdim), bcast=bc, out=out)
 
 
 @defop(nodes=(MeanBackward0, MeanBackward1), batch=_REDUCE, samples=[
@@ -295,20 +281,12 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if dim is None:
         # NOTE: float16 means go through np.mean, which accumulates in float32 as torch does
         data = x.sum() / x.size if x.dtype.itemsize >= 4 and x.size else np.mean(x)
-        if _state.grad_enabled and input._rg:
-            r = record(data, MeanBackward0, (input,), meta=(x.shape, x.size), bcast=bc)
-        else:
-            r = _make(data)
-    else:
-        dims = _dims(dim, x.ndim)
-        data = np.mean(x, axis=dims, keepdims=keepdim)
-        n = _numel(x.shape, dims)
-        if _state.grad_enabled and input._rg:
-            r = record(data, MeanBackward1, (input,), meta=(x.shape, dims, keepdim, n),
-                       bcast=bc)
-        else:
-            r = _make(data)
-    return r if out is None else to_out(r, out)
+        return emit(data, MeanBackward0, (input,), meta=(x.shape, x.size), bcast=bc, out=out)
+    dims = _dims(dim, x.ndim)
+    data = np.mean(x, axis=dims, keepdims=keepdim)
+    n = _numel(x.shape, dims)
+    return emit(data, MeanBackward1, (input,), meta=(x.shape, dims, keepdim, n), bcast=bc,
+                out=out)
 
 
 NansumBackward0 = node_class(
@@ -325,12 +303,8 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     sdt = _sum_dtype(x, dtype)
     dims = _dims(dim, x.ndim)
     data = np.nansum(x, axis=dims, keepdims=keepdim, dtype=sdt)
-    if _rg(input):
-        r = record(data, NansumBackward0, (input,), (input,), meta=(x.shape, dims, keepdim),
-                   bcast=sdt is not None and x.dtype != sdt)
-    else:
-        r = _make(data)
-    return _finish(r, out)
+    return emit(data, NansumBackward0, (input,), (input,), meta=(x.shape, dims, keepdim),
+                bcast=sdt is not None and x.dtype != sdt, out=out)
 
 
 @defop(nodes=(DivBackward0,), batch=_REDUCE, samples=[
@@ -409,16 +383,11 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
         x = input._data
     if dim is None:
         data = np.prod(x)
-        if _rg(input):
-            return _finish(record(data, ProdBackward0, (input,), (input, RESULT),
-                                  meta=x.shape), out)
-    else:
-        d = _one_dim(dim, x.ndim)
-        data = np.prod(x, axis=d, keepdims=keepdim) if d is not None else x.copy()
-        if _rg(input):
-            return _finish(record(data, ProdBackward1, (input,), (input, RESULT),
-                                  meta=(x.shape, d, keepdim)), out)
-    return _finish(_make(data), out)
+        return emit(data, ProdBackward0, (input,), (input, RESULT), meta=x.shape, out=out)
+    d = _one_dim(dim, x.ndim)
+    data = np.prod(x, axis=d, keepdims=keepdim) if d is not None else x.copy()
+    return emit(data, ProdBackward1, (input,), (input, RESULT), meta=(x.shape, d, keepdim),
+                out=out)
 
 
 # -- max / min / amax / amin / argmax / argmin ------------------------------------------
@@ -456,10 +425,7 @@ def _full_extreme(input, name, np_fn, cls):
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
                            "== 0. Specify the reduction dim with the 'dim' argument.")
     data = np_fn(x)
-    if _rg(input):
-        return record(data, cls, (input,), (input, RESULT),
-                      meta=(x.shape, tuple(range(x.ndim)), False))
-    return _make(data)
+    return emit(data, cls, (input,), (input, RESULT), meta=(x.shape, tuple(range(x.ndim)), False))
 
 
 def _arg_extreme(x, d, largest, keepdim=True):
@@ -485,10 +451,7 @@ def _dim_extreme(input, dim, keepdim, name, largest, cls):
         values, indices = np.empty(shape, x.dtype), np.empty(shape, np.int64)
     else:
         return _select_result(name, input, _arg_extreme(x, d, largest), d, keepdim, cls, x)
-    if _rg(input):
-        v = record(values, cls, (input,), meta=(x.shape, d, keepdim, idx_k))
-    else:
-        v = _make(values)
+    v = emit(values, cls, (input,), meta=(x.shape, d, keepdim, idx_k))
     return getattr(_rt, name)((v, _make(indices)))
 
 
@@ -501,10 +464,7 @@ def _select_result(name, input, idx_k, d, keepdim, cls, x=None):
         values, indices = np.squeeze(values, d), np.squeeze(idx_k, d)
     if d is None:
         values = x.copy()
-    if _rg(input):
-        v = record(values, cls, (input,), meta=(x.shape, d, keepdim, idx_k))
-    else:
-        v = _make(values)
+    v = emit(values, cls, (input,), meta=(x.shape, d, keepdim, idx_k))
     return getattr(_rt, name)((v, _make(indices)))
 
 
@@ -561,11 +521,7 @@ def _amax_amin(name, np_fn, cls):
             d = [d for d in dims if x.shape[d] == 0][0]
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
         data = np_fn(x, axis=dims, keepdims=keepdim)
-        if _rg(input):
-            r = record(data, cls, (input,), (input, RESULT), meta=(x.shape, dims, keepdim))
-        else:
-            r = _make(data)
-        return _finish(r, out)
+        return emit(data, cls, (input,), (input, RESULT), meta=(x.shape, dims, keepdim), out=out)
     fn.__name__ = fn.__qualname__ = name
     return fn
 
