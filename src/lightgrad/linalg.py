@@ -10,6 +10,7 @@ from .ops.linalg_norms import matrix_norm, multi_dot, norm, vecdot, vector_norm
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "eigh", "eigvalsh", "inv",
            "inv_ex", "matmul", "matrix_norm", "matrix_power", "multi_dot", "norm", "pinv", "qr",
-           "slogdet", "solve", "solve_ex", "svd", "svdvals", "vecdot", "vector_norm"]
+           "slogdet", "solve", "solve_ex", "svd", "svdvals", "vecdot", "vector_norm",
+           "lstsq"]  # noqa: F822  (bound below from its declaration, by _public_functions)
 
 globals().update(_public_functions("linalg"))   # declared ops: they dispatch under vmap

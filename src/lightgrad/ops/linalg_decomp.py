@@ -1,5 +1,6 @@
 """torch.linalg's decompositions: Cholesky (and cholesky_inverse), eigh, SVD and QR (real
-dtypes), each declared once with its rule, its vmap rule and its samples.
+dtypes), and the least-squares solver lstsq built on the SVD, each declared once with its
+rule, its vmap rule and its samples.
 
 Decompositions whose signs depend on LAPACK (eigh, svd, qr) are unique only up to a gauge;
 their gradients are the usual gauge-invariant formulas (as in torch's FunctionsManual.cpp).
@@ -9,11 +10,14 @@ sign-invariant outputs as well."""
 import numpy as np
 
 from .._tensor import _make
-from ._batching import leading_batch
-from ._core import NP, RESULT as _RESULT, Sample as S, T, defop, publish, record
-from .linalg import _out, _tensor, fresh_node
+from .._graph.graph import SavedOutput
+from ._batching import expand_to, leading_batch
+from ._core import (NP, RESULT as _RESULT, Sample as S, T, _save, defop, ns_def, publish, record,
+                    record_multi, with_tangents)
+from .linalg import _broadcast_shapes, _out, _tensor, fresh_node
 from .linalg_ext import (_LEGACY, LinAlgError, _Out, _batch_prefix, _batches, _check_matrix,
-                         _diag_embed, _record_outs, _recording, _unsq, wide_dom)
+                         _diag_embed, _leg, _pinv_rule, _record_outs, _recording, _unsq, pinv,
+                         wide_dom)
 from .. import return_types
 
 
@@ -373,6 +377,165 @@ def torch_qr(input, some=True, *, out=None):
     Q, R = linalg_qr(input, "reduced" if some else "complete")
     return return_types.qr((Q, R))
 
+
+# -- lstsq ---------------------------------------------------------------------------------
+def _lstsq_rule(ns, g, meta, A, B, X):
+    """torch's linalg_lstsq_backward: the solution is pinv(A) B, so its gradient is pinv's
+    (and pinv(A)^T gX for B); the residuals |A X - B|^2 add 2 r gL X^T and -2 r gL (X is
+    the minimiser, so X's own change drops out)."""
+    vec, has_res = meta
+    gX, gL = g
+    if vec:                              # a vector right side: work with one column
+        B, X = _unsq(ns, B, -1), _unsq(ns, X, -1)
+        gX = None if gX is None else _unsq(ns, gX, -1)
+    gA = gB = None
+    if gX is not None:
+        P = ns.la_pinv(A)
+        gA = _pinv_rule(ns, gX @ ns.mT(B), None, A, P)[0]
+        gB = ns.mT(P) @ gX
+    if has_res and gL is not None:
+        rg = (A @ X - B) * _unsq(ns, gL, -2)
+        dA, dB = (rg @ ns.mT(X)) * 2, rg * -2
+        gA = dA if gA is None else gA + dA
+        gB = dB if gB is None else gB + dB
+    if vec and gB is not None:
+        gB = ns.reshape(gB, tuple(ns.shape(gB))[:-1])
+    return gA, gB
+
+
+LinalgLstsqBackward0 = fresh_node("LinalgLstsqBackward0", _lstsq_rule,
+                                  saved=("self", "b", "solution"), meta=("vector", "residuals"),
+                                  nout=2)
+ns_def("la_pinv", np.linalg.pinv, lambda a: pinv(a))
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def _lstsq_dom(shape, rng):
+    """Samples' values: matrices with well-separated singular values, plain vectors."""
+    return wide_dom(shape, rng) if len(shape) >= 2 else rng.uniform(-1, 1, shape)
+
+
+def _lstsq_batching(c, args, kwargs):
+    """vmap of lstsq: the right side's vector form made an explicit column, both operands
+    lined up on a full batch (as linalg.solve's rule), one call; the outputs that torch
+    leaves empty (0,) become (batch, 0), as torch's vmap gives them."""
+    a, b = args[0], args[1]
+    vec = b.dim() == 1 or b.dim() == a.dim() - 1 and tuple(b.shape) == tuple(a.shape)[:-1]
+    b2 = b.unsqueeze(-1) if vec else b
+    n = c.size(a, b)
+    nd = max(a.dim(), b2.dim())
+
+    def lined_up(t):        # (batch, 1, ..., 1, *t's dims) with nd dims after the batch
+        p = expand_to(c, t, n)
+        return p.reshape((n,) + (1,) * (nd - t.dim()) + tuple(p.shape[1:]))
+    out = c(lined_up(a), lined_up(b2), *args[2:], **kwargs)
+    sol = out[0][..., 0] if vec else out[0]
+    rest = [o.reshape(n, 0) if o.dim() == 1 and o.shape[0] == 0 else o for o in out[1:]]
+    return c.wrap(return_types.linalg_lstsq([sol] + rest))
+
+
+def _lstsq_checks(x, y, driver):
+    """torch's argument checks, in its order; returns (vector right side, driver)."""
+    pre = "torch.linalg.lstsq: "
+    if x.ndim < 2:
+        raise RuntimeError(pre + "input must have at least 2 dimensions.")
+    if y.ndim < 1:
+        raise RuntimeError(pre + "other must have at least 1 dimension.")
+    if x.dtype != y.dtype:
+        raise RuntimeError(pre + f"Expected input and other to have the same dtype, but got "
+                           f"input's dtype {_leg(x)} and other's dtype {_leg(y)}")
+    if not 0 <= x.ndim - y.ndim <= 1:
+        raise RuntimeError(pre + "input.dim() must be greater or equal to other.dim() and "
+                           "(input.dim() - other.dim()) <= 1")
+    vec = y.ndim == 1 or y.ndim == x.ndim - 1 and y.shape == x.shape[:-1]
+    if x.shape[-2] != (y.shape[-1] if vec else y.shape[-2]):
+        raise RuntimeError(pre + f"input.size(-2) should match other.size({-1 if vec else -2})")
+    if x.ndim - y.ndim == 1 and not vec:
+        # B of one dim fewer that is not a vector batch: torch lines A's batch up with all
+        # of B's leading dims (and fails if they do not broadcast)
+        _broadcast_shapes(x.shape[:-2], y.shape[:-1])
+    driver = "gelsy" if driver is None else driver
+    if driver not in _DRIVERS:
+        raise RuntimeError(pre + "parameter `driver` should be one of (gels, gelsy, gelsd, "
+                           "gelss)")
+    if x.dtype not in (np.float32, np.float64):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    return vec, driver
+
+
+def _lstsq_np(x, y, rcond, driver):
+    """(solution, rank, singular values) from the SVD of each matrix of A: the minimum-norm
+    least-squares solution, singular values at most rcond * s_max dropped (as gelsd / gelss
+    do; gelsy's rank-revealing QR finds the same rank when the values are well separated,
+    and gels, which assumes full rank, drops none)."""
+    m, n = x.shape[-2:]
+    batch = _broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    k = y.shape[-1]
+    if min(m, n, k) == 0:       # LAPACK returns at once: zeros (and rank 0)
+        return (np.zeros(batch + (n, k), x.dtype), np.zeros(x.shape[:-2], np.int64),
+                np.zeros(x.shape[:-2] + (min(m, n),), x.dtype))
+    U, s, Vh = np.linalg.svd(x, full_matrices=False)
+    if rcond is None:
+        rcond = np.finfo(x.dtype).eps * max(m, n)
+    cut = 0.0 if driver == "gels" else float(rcond) * s[..., :1]
+    keep = s > cut
+    sinv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0).astype(x.dtype)
+    X = np.swapaxes(Vh, -1, -2) @ (sinv[..., None] * (np.swapaxes(U, -1, -2) @ y))
+    return (np.broadcast_to(X, batch + (n, k)).astype(x.dtype),
+            keep.sum(-1).astype(np.int64), s.astype(x.dtype))
+
+
+@defop(name="linalg.lstsq", nodes=(LinalgLstsqBackward0,), batch=_lstsq_batching, samples=[
+    S((5, 3), (5, 2), domain=_lstsq_dom),
+    S((3, 5), (3, 2), domain=_lstsq_dom, id="wide"),
+    S((4, 2), (4,), domain=_lstsq_dom, kwargs={"driver": "gels"}, id="gels-vector"),
+    # gradcheck reads every float output, so these keep the differentiable ones (singular
+    # values are compared in tests/test_grid_distance_ops.py)
+    S((2, 4, 3), (2, 4, 2), domain=_lstsq_dom, id="gelsd-batch",
+      call=lambda m, a, b: m.linalg.lstsq(a, b, driver="gelsd")[:2]),
+    S((1, 4, 3), (2, 4, 1), domain=_lstsq_dom, id="gelss-broadcast",
+      call=lambda m, a, b: m.linalg.lstsq(a, b, driver="gelss")[:2]),
+    S((4, 3), (4, 2), domain=_lstsq_dom, id="rcond",
+      call=lambda m, a, b: m.linalg.lstsq(a, b, 0.05, driver="gelsd")[:3])])
+def lstsq(A, B, rcond=None, *, driver=None):
+    """The least-squares solution X of A X = B (the minimum-norm one where A is wide or rank
+    deficient): torch.return_types.linalg_lstsq(solution, residuals, rank,
+    singular_values), filled as torch fills them on the CPU for each driver: residuals for
+    tall A with gels (or gelsd / gelss at full rank), rank except for gels, singular
+    values for gelsd / gelss; the others empty."""
+    a, b = _tensor(A), _tensor(B)
+    x, y = a._data, b._data
+    vec, driver = _lstsq_checks(x, y, driver)
+    y2 = y[..., None] if vec else y
+    X, rank, s = _lstsq_np(x, y2, rcond, driver)
+    m, n = x.shape[-2:]
+    if x.ndim - y.ndim == 1 and not vec:
+        # ... and then gives the solutions of B (as one matrix) over that batch, as torch
+        batch = _broadcast_shapes(x.shape[:-2], y.shape[:-1])
+        try:
+            X = np.ascontiguousarray(np.broadcast_to(X, batch + X.shape[-2:]))
+        except ValueError:
+            pass
+    empty = np.zeros((0,), x.dtype)
+    has_res = m > n and driver != "gelsy" and (driver == "gels" or bool(np.all(rank == n)))
+    if not has_res:
+        res = empty
+    elif X.size == 0 and driver == "gels":      # gels returns at once, zeroing B
+        res = np.zeros(np.broadcast_shapes(x.shape[:-2], y2.shape[:-2]) + y2.shape[-1:], x.dtype)
+    else:
+        res = np.sum((x @ X - y2) ** 2, axis=-2)
+    datas = (X[..., 0] if vec else X, res,
+             np.zeros((0,), np.int64) if driver == "gels" else rank,
+             s if driver in ("gelsd", "gelss") else empty)
+    if not _recording(a, b):
+        return return_types.linalg_lstsq([_make(d) for d in datas])
+    # solution and residuals are differentiable (the residuals even when empty, as torch's)
+    outs = record_multi(datas, LinalgLstsqBackward0, (a, b), (), (vec, has_res), bcast=True,
+                        differentiable=(True, True, False, False), tangents=False)
+    node = outs[0].grad_fn
+    node._saved = (_save(a), _save(b), SavedOutput(outs[0]))
+    with_tangents(outs[:2], node, (a, b))
+    return return_types.linalg_lstsq(outs)
 
 
 __all__ = publish(globals())
