@@ -100,6 +100,16 @@ def _grads_match(out_l, out_t, pl, pt, rtol=1e-6, atol=1e-8):
             _close(a, b, rtol, atol)
 
 
+@pytest.fixture
+def torch(torch):
+    """torch with argument validation at its default (on unless -O). Importing
+    torch._dynamo, as any torch.compile in the suite does, turns it off for the process."""
+    was = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(__debug__)
+    yield torch
+    torch.distributions.Distribution.set_default_validate_args(was)
+
+
 def torch_grad(out, inputs):
     import torch
     return torch.autograd.grad(out.sum(), inputs, allow_unused=True, retain_graph=True)
@@ -414,6 +424,7 @@ def test_errors_and_messages_match_torch(torch, expr):
 
 
 def test_default_validation_can_be_turned_off(torch):
+    assert D.Distribution._validate_args is __debug__
     assert D.Distribution._validate_args is torch.distributions.Distribution._validate_args
     D.Distribution.set_default_validate_args(False)
     try:
