@@ -349,3 +349,39 @@ def test_packing_errors_match_torch(torch):
     expected = _packing_outcomes(torch, torch.nn.utils.rnn)
     assert all(e is not None for e in expected)
     assert _packing_outcomes(lg, LR) == expected
+
+
+# -- the LSTM layer's fused gate node (ops/nn_rnn.py) ------------------------------------------
+def test_fused_lstm_gates_gradients():
+    from lightgrad.ops.nn_rnn import lstm_gates
+    pre = lg.tensor(rng.standard_normal((3, 8)), requires_grad=True)
+    c = lg.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    assert type(lstm_gates(pre, c)[0].grad_fn).__name__ == "LstmGatesBackward"
+    assert lg.autograd.gradcheck(lambda p, c: lstm_gates(p, c), (pre, c))
+    assert lg.autograd.gradgradcheck(lambda p, c: lstm_gates(p, c), (pre, c))
+    # only one output used: the other's gradient block is zero, not missing
+    assert lg.autograd.gradcheck(lambda p, c: lstm_gates(p, c)[0], (pre, c))
+    assert lg.autograd.gradcheck(lambda p, c: lstm_gates(p, c)[1], (pre, c))
+    # the same values as the composite ops nn.LSTMCell records
+    from lightgrad.nn.modules.rnn import _lstm_step
+    eye = lg.eye(2, 8, dtype=lg.float64)
+    h0 = lg.zeros(3, 2, dtype=lg.float64)
+    for a, b in zip(lstm_gates(pre, c), _lstm_step(pre, (h0, c), eye, None, None)):
+        _close(a, b, 1e-14)
+
+
+def test_lstm_layer_under_transforms():
+    """Batched backward (jacrev), forward mode and vmap through nn.LSTM, which runs the
+    fused node (vmap: the composite ops), against the plain reverse-mode Jacobian."""
+    lm = lg.nn.LSTM(2, 3).double()
+    x = lg.randn(4, 1, 2, dtype=lg.float64)
+
+    def f(x):
+        out, (h, c) = lm(x)
+        return lg.cat([out.reshape(-1), h.reshape(-1), c.reshape(-1)])
+    rows = [lg.autograd.grad(f(x.requires_grad_())[k], x)[0] for k in range(18)]
+    jac = lg.stack(rows).reshape(18, 4, 1, 2)
+    _close(lg.func.jacrev(f)(x.detach()), jac)
+    _close(lg.func.jacfwd(f)(x.detach()), jac)
+    xs = lg.randn(5, 4, 1, 2, dtype=lg.float64)
+    _close(lg.func.vmap(f)(xs), lg.stack([f(v) for v in xs]))

@@ -320,10 +320,12 @@ def positive(input):
 
 
 def _np_sigmoid(x):
-    # NOTE: split by sign so exp never overflows
-    e = np.exp(-np.abs(x))
-    r = 1 / (1 + e)                     # sigmoid(|x|)
-    return np.where(x >= 0, r, e * r).astype(x.dtype, copy=False)
+    # 1 / (1 + e^-x) in three passes, as torch's kernel computes it; e^-x overflows to inf
+    # for very negative x, which gives the right limit 0, so that warning is silenced
+    with np.errstate(over="ignore"):
+        e = np.exp(-x)
+    e += 1
+    return np.reciprocal(e, out=e)
 
 
 sigmoid = unary("sigmoid", _np_sigmoid, lambda ns, g, m, r: (g * r * (1 - r),), save="result",

@@ -426,8 +426,10 @@ def _add_product(name, cls, input, m1, m2, beta, alpha, check, product, vec=(Fal
     if beta == 0:
         data = np.broadcast_to(prod, target).copy()
     else:
-        data = (bias if beta == 1 else bias * beta) + prod
-        data = np.asarray(data, dtype=x.dtype)
+        if beta == 1 and prod.dtype == bias.dtype:
+            data = np.add(prod, bias, out=prod)     # the product is fresh: add into it
+        else:
+            data = np.asarray(bias * beta + prod, dtype=x.dtype)
     return emit(data, cls, (i, a, b), (a if b._rg else None, b if a._rg else None),
                 (beta, alpha, vec[0], vec[1], _transposed(y)), bcast=True)
 

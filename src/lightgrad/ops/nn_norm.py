@@ -14,6 +14,7 @@ import numpy as np
 from .._tensor import Tensor, _make
 from .._graph.grad_mode import no_grad
 from ._batching import arg, fold_into_batch, leading_batch_needs, vmap_error
+from .._graph.graph import NP
 from ._core import Sample as S, defop, emit, node_class, ns_def, publish
 
 __all__ = []        # the ops are nn.functional's (F.<name>), imported there by name
@@ -42,6 +43,8 @@ def _norm_rule(ns, g, meta, x, w):
     """meta: view shape, stat axes (in the view), param shape (broadcast against x),
     param-reduction axes (in x), eps, cached (mean, rstd), needs (x, w, b)."""
     vshape, axes, pshape, paxes, eps, cache, (nx, nw, nb), xshape, wshape = meta
+    if ns is NP and axes == paxes and vshape == xshape:
+        return _batch_norm_grads(g, x, w, cache, axes, pshape, wshape, nx, nw, nb)
     gx = gw = gb = None
     if nb:
         gb = ns.sum(g, paxes)
@@ -62,6 +65,28 @@ def _norm_rule(ns, g, meta, x, w):
         m2 = ns.sum(gv * xhat_v, axes, True) / n
         gx = ns.reshape(rstd * (gv - m1 - xhat_v * m2), xshape)
     return gx, gw, gb
+
+
+def _batch_norm_grads(g, x, w, cache, axes, pshape, wshape, nx, nw, nb):
+    """_norm_rule for batch norm on arrays, where the statistics and the parameters share
+    their axes: the three gradients from two reductions of g, in place where the
+    temporaries allow (about half the passes over the input of the general rule):
+    gx = rstd w (g - sum(g) / n - xhat sum(g xhat) / n)."""
+    mu, rstd = cache
+    gb = g.sum(axes)
+    if not (nx or nw):
+        return None, None, gb
+    xhat = x - mu
+    xhat *= rstd
+    gw = (g * xhat).sum(axes)
+    gx = None
+    if nx:
+        n = g.size // max(gb.size, 1)
+        xhat *= (gw / n).reshape(pshape)
+        gx = g - xhat
+        gx -= (gb / n).reshape(pshape)
+        gx *= rstd if w is None else rstd * w.reshape(pshape)
+    return gx, gw.reshape(wshape) if nw else None, gb if nb else None
 
 
 def _norm_eval_rule(ns, g, meta, x, w):
@@ -102,12 +127,11 @@ def _normalize(x, w, b, vshape, axes, pshape, paxes, eps, cls):
     d = xv - mu
     var = (d * d).mean(axes, keepdims=True)
     rstd = 1.0 / np.sqrt(var + eps)
-    y = (d * rstd).reshape(xd.shape)
+    y = np.multiply(d, rstd, out=d).reshape(xd.shape)   # d is fresh: scale it in place
     if w is not None:
-        y = y * w._data.reshape(pshape)
+        y *= w._data.reshape(pshape)
     if b is not None:
-        y = y + b._data.reshape(pshape)
-    y = y.astype(xd.dtype, copy=False)
+        y += b._data.reshape(pshape)
     needs = (x._rg, _rg(w), _rg(b))
     meta = (vshape, axes, pshape, paxes, eps, (mu, rstd), needs, xd.shape,
             None if w is None else tuple(w.shape))

@@ -15,6 +15,7 @@ import warnings
 
 import lightgrad as _lg
 
+from ...ops.nn_rnn import lstm_gates
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .._functional.attention import _dropout
@@ -46,6 +47,19 @@ def _lstm_step(x_t, state, w_hh_t, b_hh, w_hr_t):
     return h, c
 
 
+def _lstm_layer_step(x_t, state, w_hh_t, b_hh, w_hr_t):
+    """_lstm_step inside nn.LSTM: the gate math as one node (ops/nn_rnn.py), where the
+    composite ops' node names are not seen (nn.LSTMCell keeps them)."""
+    h, c = state
+    out = lstm_gates(_lg.addmm(x_t, h, w_hh_t), c)
+    if out is None:                     # under vmap
+        return _lstm_step(x_t, state, w_hh_t, b_hh, w_hr_t)
+    h, c = out
+    if w_hr_t is not None:
+        h = _lg.mm(h, w_hr_t)
+    return h, c
+
+
 def _gru_step(x_t, state, w_hh_t, b_hh, w_hr_t):
     h = state[0]
     gh = _lg.mm(h, w_hh_t) if b_hh is None else _lg.addmm(b_hh, h, w_hh_t)
@@ -59,6 +73,7 @@ def _gru_step(x_t, state, w_hh_t, b_hh, w_hr_t):
 
 _STEPS = {"RNN_TANH": _rnn_tanh_step, "RNN_RELU": _rnn_relu_step, "LSTM": _lstm_step,
           "GRU": _gru_step}
+_LAYER_STEPS = dict(_STEPS, LSTM=_lstm_layer_step)
 
 
 def _input_projection(mode, x, w_ih, b_ih, b_hh):
@@ -73,7 +88,7 @@ def _run_direction(mode, xw, batch_sizes, state0, w_hh, b_hh, w_hr, reverse):
     """Run one direction of one layer over the packed projection `xw`.
 
     Returns (output rows in packed order, final state tuple with all batch rows)."""
-    step = _STEPS[mode]
+    step = _LAYER_STEPS[mode]
     w_hh_t = w_hh.t()
     w_hr_t = None if w_hr is None else w_hr.t()
     steps = xw.split(batch_sizes, 0) if len(batch_sizes) > 1 else (xw,)
