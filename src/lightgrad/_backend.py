@@ -89,28 +89,55 @@ def get_default_device():
 
 
 # -- threads ------------------------------------------------------------------------------
-# NumPy's BLAS pool is the only thread pool lightgrad uses. threadpoolctl (optional) resizes
-# it; without threadpoolctl set_num_threads only records the number (a documented no-op).
+# NumPy's BLAS pool is the only thread pool lightgrad uses. It is resized through the
+# OpenBLAS that NumPy's wheels bundle (its set/get_num_threads entry points, found with
+# ctypes), or through threadpoolctl where that is installed and the BLAS is another one.
 _threads = {"n": None, "limiter": None}
+_OPENBLAS_NAMES = ("scipy_openblas_{}_num_threads64_", "scipy_openblas_{}_num_threads",
+                   "openblas_{}_num_threads64_", "openblas_{}_num_threads")
+
+
+def _openblas(what):
+    """NumPy's bundled OpenBLAS function `what` ('set' or 'get'), or None."""
+    import ctypes
+    import glob
+    libdir = os.path.dirname(np.__file__) + ".libs"          # where the wheels put it
+    for path in glob.glob(os.path.join(libdir, "*openblas*")):
+        try:
+            lib = ctypes.CDLL(path)             # the copy NumPy loaded: dlopen returns it
+        except OSError:
+            continue
+        for name in _OPENBLAS_NAMES:
+            fn = getattr(lib, name.format(what), None)
+            if fn is not None:
+                return fn
+    return None
 
 
 def set_num_threads(n):
-    """Limit the BLAS threads NumPy uses (needs threadpoolctl; otherwise only recorded)."""
+    """Limit the BLAS threads NumPy uses (as torch.set_num_threads limits its pool)."""
     n = int(n)
     if n <= 0:
         raise RuntimeError("set_num_threads expects a positive integer")
     _threads["n"] = n
+    fn = _openblas("set")
+    if fn is not None:
+        fn(n)
+        return
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        return
+        return                  # another BLAS and no threadpoolctl: only recorded
     _threads["limiter"] = threadpool_limits(limits=n)  # applies now, stays until reset
 
 
 def get_num_threads():
-    """The BLAS thread count (as set, else as threadpoolctl reports, else the CPU count)."""
+    """The BLAS thread count (as set, else as the BLAS reports, else the CPU count)."""
     if _threads["n"] is not None:
         return _threads["n"]
+    fn = _openblas("get")
+    if fn is not None:
+        return int(fn())
     try:
         from threadpoolctl import threadpool_info
         counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]

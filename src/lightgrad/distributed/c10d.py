@@ -7,9 +7,12 @@ MPI's buffer interface. Only the default group is supported (`group=None` or
 `group.WORLD`).
 """
 import enum
+import os
 import sys
 
 import numpy as np
+
+from .. import _backend
 
 __all__ = ["ReduceOp", "Work", "GroupMember", "group", "is_available", "is_mpi_available",
            "init_process_group", "is_initialized", "get_rank", "get_world_size", "get_backend",
@@ -83,7 +86,26 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
     if rank not in (-1, None) and rank != comm.rank:
         raise ValueError(f"rank={rank} does not match MPI's rank {comm.rank}")
     _pg.update(MPI=MPI, comm=comm, prev_hook=sys.excepthook)
+    _share_cores(MPI, comm)
     sys.excepthook = _abort_on_exception
+
+
+def _share_cores(MPI, comm):
+    """Ranks on one machine split its cores: each gets cores // (ranks there) BLAS threads,
+    where every rank's BLAS would otherwise start one thread per core and they would fight
+    over them (torchrun sets OMP_NUM_THREADS=1 for the same reason). A number the user chose
+    wins: OMP_NUM_THREADS or OPENBLAS_NUM_THREADS in the environment, set_num_threads
+    before init_process_group, or set_num_threads after it."""
+    if _backend._threads["n"] is not None or any(
+            v in os.environ for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")):
+        return
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    ranks_here = local.size
+    local.Free()
+    if ranks_here > 1:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        _backend.set_num_threads(max(1, cores // ranks_here))
 
 
 def _abort_on_exception(exc_type, exc, tb):

@@ -1,0 +1,14 @@
+"""Prints, per rank, the BLAS threads NumPy's OpenBLAS runs with after init_process_group
+(argv[1] == 'set': the script chose 3 threads before init)."""
+import sys
+
+import lightgrad
+import lightgrad.distributed as dist
+from lightgrad import _backend
+
+if sys.argv[1:] == ["set"]:
+    lightgrad.set_num_threads(3)
+dist.init_process_group("mpi")
+blas = _backend._openblas("get")
+print(f"rank {dist.get_rank()} threads {blas() if blas else 'unknown'}", flush=True)
+dist.destroy_process_group()
