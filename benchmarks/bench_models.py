@@ -108,7 +108,7 @@ def chain_numpy(n):
             hs.append((h, a, s, t))
             h = t * x
         g, gx = np.ones_like(x), np.zeros_like(x)
-        for h, a, s, t in reversed(hs):
+        for _h, a, _s, t in reversed(hs):
             gx += g * t
             g = g * x * (1 - t * t) * np.cos(a) * np.float32(0.5)
         gx += g

@@ -137,3 +137,156 @@ def test_lightgrad_takes_real_torch_tensors(torch):
     assert lightgrad.tensor(torch.tensor(2.5, requires_grad=True)).item() == 2.5
     assert lightgrad.from_dlpack(torch.ones(3, 2).t()).stride() == (1, 2)
     assert lightgrad.from_dlpack(torch.utils.dlpack.to_dlpack(t)).tolist() == t.tolist()
+
+
+# -- read-only NumPy arrays ---------------------------------------------------------------
+def _read_only(a):
+    a.flags.writeable = False
+    return a
+
+
+def test_read_only_arrays_warn_once_as_torch(torch, monkeypatch):
+    import subprocess
+    import sys
+    import warnings
+    from lightgrad import _creation
+    # torch warns once per process (a fresh one here), naming the place in its C++ source
+    code = ("import warnings, numpy as np, torch; a = np.arange(3.); a.flags.writeable = False"
+            "\nwith warnings.catch_warnings(record=True) as w:\n    warnings.simplefilter("
+            "'always'); torch.from_numpy(a); torch.as_tensor(a)\n"
+            "print(repr([str(x.message) for x in w]))")
+    theirs = eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 timeout=120).stdout)
+    assert len(theirs) == 1
+    text = theirs[0].split(" (Triggered internally")[0]
+    assert text.endswith("This type of warning will be suppressed for the rest of this program.")
+    for fn in ("from_numpy", "as_tensor", "asarray"):
+        monkeypatch.setattr(_creation, "_read_only_warned", [False])
+        a = _read_only(np.arange(3.0))
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            getattr(lightgrad, fn)(a)
+            getattr(lightgrad, fn)(a)
+        assert [str(x.message) for x in w] == [text], fn
+        assert w[0].category is UserWarning and w[0].filename == __file__
+    # copies do not warn, in either library
+    monkeypatch.setattr(_creation, "_read_only_warned", [False])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = _read_only(np.arange(3.0))
+        lightgrad.tensor(a)
+        lightgrad.asarray(a, copy=True)
+        lightgrad.asarray(a, dtype=lightgrad.float32)
+        lightgrad.from_numpy(np.arange(3.0))
+
+
+def test_writing_into_a_read_only_array_is_a_clear_error(monkeypatch):
+    from lightgrad import _creation
+    monkeypatch.setattr(_creation, "_read_only_warned", [True])
+    a = _read_only(np.arange(4.0))
+    t = lightgrad.from_numpy(a)
+    writes = [lambda: t.add_(1), lambda: t.mul_(2.0), lambda: t.zero_(), lambda: t[1:].fill_(0),
+              lambda: t.__setitem__(0, 5.0), lambda: t.copy_(lightgrad.ones(4)),
+              lambda: lightgrad.add(t, 1, out=t), lambda: t.view(2, 2)[0].sub_(1),
+              lambda: t.detach().clamp_(0, 1)]
+    for w in writes:
+        with pytest.raises(RuntimeError, match=r"^unsupported operation: the written-to "
+                           r"tensor's memory belongs to a read-only NumPy array"):
+            w()
+    assert a.tolist() == [0.0, 1.0, 2.0, 3.0]
+    g = lightgrad.from_numpy(_read_only(np.arange(3.0)))
+    with pytest.raises(RuntimeError, match="read-only NumPy array"):
+        g[0:2].copy_(lightgrad.ones(2, requires_grad=True))      # the recorded path
+    assert t.sum().item() == 6.0 and (t + 1).tolist() == [1.0, 2.0, 3.0, 4.0]   # reads work
+    # an expanded view keeps torch's overlap error
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        lightgrad.ones(1).expand(3).add_(1)
+
+
+# -- NumPy operands on the left of an operator ------------------------------------------
+_OPS = ["+", "-", "*", "/", "//", "%", "**", "@", "==", "!=", "<", "<=", ">", ">=", "&", "|",
+        "^", "<<", ">>", "+=", "-=", "*=", "/=", "@=", "&="]
+_LEFTS = {"f64[3]": lambda: np.arange(1.0, 4.0), "i64[3]": lambda: np.arange(1, 4),
+          "b[3]": lambda: np.array([True, False, True]),
+          "f32[3,3]": lambda: np.ones((3, 3), np.float32), "f64[]": lambda: np.array(2.0),
+          "np.float64": lambda: np.float64(2), "np.float32": lambda: np.float32(2),
+          "np.int64": lambda: np.int64(2), "np.int32": lambda: np.int32(2),
+          "np.bool_": lambda: np.bool_(True), "np.uint8": lambda: np.uint8(3),
+          "np.complex64": lambda: np.complex64(2)}
+_RIGHTS = {"f32[3]": lambda m: m.tensor([1.0, 2.0, 3.0]), "i64[3]": lambda m: m.tensor([1, 2, 3]),
+           "b[3]": lambda m: m.tensor([True, True, False]), "f32[]": lambda m: m.tensor(2.0),
+           "f32[3,3]": lambda m: m.ones(3, 3),
+           "rg[3]": lambda m: m.tensor([1.0, 2.0, 4.0], requires_grad=True)}
+
+
+def _operate(m, left, right, op):
+    import warnings
+    a, t = left(), right(m)
+    env = {"a": a, "t": t}
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(f"a {op} t" if op.endswith("=") and op not in ("==", "!=", "<=", ">=")
+                 else f"y = a {op} t", env)
+    except Exception as e:
+        return ("error", type(e).__name__, str(e))
+    y = env.get("y", env["a"])
+    if isinstance(y, m.Tensor):
+        return ("tensor", str(y.dtype).split(".")[1], tuple(y.shape), repr(y.detach().tolist()),
+                y.requires_grad)
+    if isinstance(y, np.ndarray):
+        return ("ndarray", str(y.dtype), y.shape, repr(y.tolist()))
+    return (type(y).__name__, y)
+
+
+def test_numpy_on_the_left_of_an_operator_as_in_torch(torch):
+    # torch's operators give NotImplemented for an ndarray (but == and /, which become
+    # eq and NumPy's multiply of reciprocal()), so mostly NumPy's or Python's TypeError;
+    # NumPy scalars are read as Python numbers (np.bool_ and complex64 through float())
+    n = 0
+    for ln, left in _LEFTS.items():
+        for rn, right in _RIGHTS.items():
+            for op in _OPS:
+                ours = _operate(lightgrad, left, right, op)
+                theirs = _operate(torch, left, right, op)
+                assert ours == theirs, (ln, op, rn, ours, theirs)
+                n += 1
+    assert n == 1800
+
+
+def test_numpy_ufuncs_on_tensors_return_tensors_as_in_torch(torch):
+    cases = [lambda m: np.sin(m.tensor([0.5, 2.0])), lambda m: np.sin(m.tensor(1.0)),
+             lambda m: np.greater(m.tensor([0.5, 2.0]), 1),          # bool -> uint8
+             lambda m: np.maximum(m.ones(2), np.arange(2.0)),
+             lambda m: np.add(m.tensor([1, 2]), 0.5),
+             lambda m: np.exp(m.ones(2, requires_grad=True))]
+    for i, f in enumerate(cases):
+        def run(m, f=f):
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")      # numpy's DeprecationWarning for torch
+                try:
+                    y = f(m)
+                except Exception as e:
+                    return type(e).__name__, str(e)
+            return type(y).__name__, str(y.dtype).split(".")[1], tuple(y.shape), y.tolist()
+        assert run(lightgrad) == run(torch), i
+
+
+def test_tensor_on_the_left_of_an_ndarray_keeps_autograd():
+    # deviation (docs/deviations.md): torch hands `t + ndarray` to NumPy; lightgrad computes
+    # it as `t + tensor(ndarray)`, with torch's promotion and autograd, in place for +=
+    t = lightgrad.tensor([1.0, 2.0], requires_grad=True)
+    y = t * np.array([3.0, 4.0])
+    assert y.dtype is lightgrad.float64 and type(y.grad_fn).__name__ == "MulBackward0"
+    y.sum().backward()
+    assert t.grad.tolist() == [3.0, 4.0]
+    u = lightgrad.tensor([True, False])
+    assert (u & np.array([True, True])).dtype is lightgrad.bool      # torch: uint8
+    v = lightgrad.zeros(2)
+    w = v
+    w += np.ones(2)
+    assert w is v and v.tolist() == [1.0, 1.0]                        # torch: a new tensor
+    with pytest.raises(TypeError, match="'<' not supported between instances of 'Tensor' "
+                                        "and 'numpy.ndarray'"):
+        assert t < np.ones(2)                                         # as torch

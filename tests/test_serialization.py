@@ -627,3 +627,200 @@ def test_safetensors_roundtrip(tmp_path):
     assert load_safetensors(tmp_path / "ext.safetensors")["x"].dtype is lightgrad.float64
     with pytest.raises(TypeError, match="not a Tensor"):
         save_safetensors({"x": 1}, tmp_path / "bad.safetensors")
+
+
+# -- all or nothing ---------------------------------------------------------------------------
+def _ckpt_model(seed):
+    lightgrad.manual_seed(seed)
+    nn = lightgrad.nn
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def _native_bytes(state_dict):
+    """`state_dict` in lightgrad's older format (the layout _native.py reads)."""
+    tensors, storages, data, items = [], [], b"", []
+    for i, (k, t) in enumerate(state_dict.items()):
+        raw = np.ascontiguousarray(t.numpy()).astype(t.numpy().dtype.newbyteorder("<"))
+        data += b"\0" * (-len(data) % 64)      # each storage starts at a multiple of 64
+        storages.append([len(data), raw.nbytes])
+        data += raw.tobytes()
+        tensors.append(_tensor(storage=i, dtype=t.dtype.name, shape=list(t.shape),
+                               stride=list(t.stride())))
+        items.append([k, {"$": "tensor", "v": i}])
+    return _file(_header({"$": "odict", "v": items}, tensors, storages), data).getvalue()
+
+
+def _values(model):
+    return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def _load_into(model, raw):
+    """load_state_dict(load(raw)): 'refused' (nothing changed) or 'loaded'."""
+    before = _values(model)
+    try:
+        model.load_state_dict(lightgrad.load(io.BytesIO(raw)))
+    except (CheckpointError, pickle.UnpicklingError, RuntimeError):
+        after = _values(model)
+        assert all(np.array_equal(after[k], before[k]) for k in before)
+        return "refused"
+    return "loaded"
+
+
+def _zip_layout(raw):
+    """(name, data start, data end) of each record of a zip checkpoint."""
+    out = []
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        for info in z.infolist():
+            n, m = struct.unpack_from("<HH", raw, info.header_offset + 26)
+            start = info.header_offset + 30 + n + m
+            out.append((info.filename, start, start + info.compress_size))
+    return out
+
+
+def test_corrupt_zip_checkpoints_change_nothing():
+    saved = _ckpt_model(1).state_dict()
+    good = _values(_ckpt_model(1))
+    buf = io.BytesIO()
+    lightgrad.save(saved, buf)
+    raw = buf.getvalue()
+    model = _ckpt_model(2)
+    before = _values(model)
+    layout = _zip_layout(raw)
+    # truncated anywhere: at 80 points, and at every record's start and end
+    cuts = set(range(0, len(raw), max(1, len(raw) // 80)))
+    cuts |= {p for _, a, b in layout for p in (a - 1, a, b - 1, b)} - {len(raw)}
+    for cut in sorted(cuts):
+        assert _load_into(model, raw[:cut]) == "refused", cut
+    # every byte of data.pkl and of a storage record flipped: zip's CRC-32 catches each
+    flips = [i for name, a, b in layout if name.endswith(("data.pkl", "data/0"))
+             for i in range(a, b)]
+    for i in flips:
+        bad = bytearray(raw)
+        bad[i] ^= 0xFF
+        assert _load_into(model, bytes(bad)) == "refused", i
+    # a record missing
+    for gone in ("archive/data/0", "archive/data/7", "archive/data.pkl"):
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(raw)) as z, zipfile.ZipFile(out, "w") as w:
+            for info in z.infolist():
+                if info.filename != gone:
+                    w.writestr(info, z.read(info.filename))
+        assert _load_into(model, out.getvalue()) == "refused", gone
+    assert all(np.array_equal(_values(model)[k], before[k]) for k in before)
+    assert _load_into(model, raw) == "loaded"
+    assert all(np.array_equal(_values(model)[k], good[k]) for k in good)
+
+
+def test_any_flipped_byte_of_a_zip_checkpoint_is_caught_or_harmless():
+    # zip metadata has bytes nothing reads (padding, version-made-by, ...): a flip there
+    # loads the very same values; anywhere else it is a CheckpointError
+    saved = _ckpt_model(1).state_dict()
+    buf = io.BytesIO()
+    lightgrad.save(saved, buf)
+    raw = buf.getvalue()
+    good = {k: v.numpy() for k, v in saved.items()}
+    refused = 0
+    for i in range(len(raw)):
+        bad = bytearray(raw)
+        bad[i] ^= 0xFF
+        try:
+            sd = lightgrad.load(io.BytesIO(bytes(bad)))
+        except CheckpointError:
+            refused += 1
+            continue
+        assert list(sd) == list(good), i
+        for k in good:
+            assert sd[k].numpy().dtype == good[k].dtype, (i, k)
+            np.testing.assert_array_equal(sd[k].numpy(), good[k], err_msg=str(i))
+    assert refused > len(raw) // 3
+
+
+def test_corrupt_native_checkpoints_change_nothing():
+    raw = _native_bytes(_ckpt_model(1).state_dict())
+    model = _ckpt_model(2)
+    before = _values(model)
+    for cut in range(len(raw)):                     # truncated at every byte
+        assert _load_into(model, raw[:cut]) == "refused", cut
+    # the header flipped byte by byte: refused with nothing changed, or (where the flip
+    # leaves valid JSON of the right shapes) loaded; the older format has no checksum
+    n = struct.unpack_from("<Q", raw, 8)[0]
+    outcomes = collections.Counter()
+    for i in range(16 + n):
+        bad = bytearray(raw)
+        bad[i] ^= 0xFF
+        m = _ckpt_model(2)
+        outcomes[_load_into(m, bytes(bad))] += 1
+    assert outcomes["refused"] > 0.9 * (16 + n), outcomes
+    assert all(np.array_equal(_values(model)[k], before[k]) for k in before)
+    assert _load_into(model, raw) == "loaded"
+
+
+def test_load_state_dict_with_errors_changes_nothing(torch):
+    # torch copies the tensors that match before it raises; lightgrad restores them
+    sd = {k: v + 1 for k, v in _ckpt_model(1).state_dict().items()}
+    cases = {"shape": dict(sd, **{"3.weight": lightgrad.zeros(5, 5)}),
+             "missing": {k: v for k, v in sd.items() if k != "3.bias"},
+             "unexpected": dict(sd, extra=lightgrad.zeros(1)),
+             "not a tensor": dict(sd, **{"3.bias": [1.0, 2.0, 3.0]})}
+    for name, bad in cases.items():
+        for assign in (False, True):
+            model = _ckpt_model(2)
+            before = _values(model)
+            objs = {k: v for k, v in model.state_dict(keep_vars=True).items()}
+            with pytest.raises(RuntimeError, match="Error\\(s\\) in loading state_dict"):
+                model.load_state_dict(bad, assign=assign)
+            after = model.state_dict(keep_vars=True)
+            assert all(after[k] is objs[k] for k in objs), name
+            assert all(np.array_equal(_values(model)[k], before[k]) for k in before), name
+    tm = torch.nn.Linear(2, 2)
+    w = tm.weight.detach().clone()
+    with pytest.raises(RuntimeError):
+        tm.load_state_dict({"weight": torch.ones(2, 2), "bias": torch.ones(3)})
+    assert not torch.equal(tm.weight.detach(), w)      # torch's partial load (pinned)
+
+
+# -- no pickle on data from a file or a tensor --------------------------------------------
+# every call into an unpickler in src/lightgrad, with why it is safe; anything new fails
+_SAFE_UNPICKLING = {
+    ("serialization/_torch_zip.py", "pickle._Unpickler"):
+        "the allowlist unpickler of torch checkpoints: find_class resolves only the "
+        "listed globals, BUILD only on an OrderedDict",
+    ("utils/data/dataloader.py", "pickle.loads"):
+        "DataLoader worker IPC: bytes this process's own workers pickled, through a "
+        "multiprocessing queue; and the round trip of an exception class it holds",
+}
+
+
+def test_no_loader_unpickles_file_or_tensor_data():
+    import ast
+    import pathlib
+    root = pathlib.Path(lightgrad.__file__).parent
+    risky = {"pickle": {"load", "loads", "Unpickler", "_Unpickler"}, "_pickle": None,
+             "cPickle": None, "dill": None, "cloudpickle": None, "marshal": {"load", "loads"},
+             "shelve": None, "jsonpickle": None}
+    found = {}
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                mod = node.module if isinstance(node, ast.ImportFrom) else None
+                for a in node.names:
+                    name = mod or a.name
+                    bad = risky.get(name.split(".")[0], False)
+                    if name.split(".")[0] in risky and (bad is None or (mod and a.name in bad)):
+                        found.setdefault((rel, f"import {name}.{a.name}"), []).append(
+                            node.lineno)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                attrs = risky.get(node.value.id)
+                if attrs and node.attr in attrs:
+                    found.setdefault((rel, f"{node.value.id}.{node.attr}"), []).append(
+                        node.lineno)
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "load" \
+                    and getattr(node.func.value, "id", None) in ("np", "numpy"):
+                allow = [k for k in node.keywords if k.arg == "allow_pickle"]
+                if not allow or not (isinstance(allow[0].value, ast.Constant)
+                                     and allow[0].value.value is False):
+                    found.setdefault((rel, "numpy.load"), []).append(node.lineno)
+    unexplained = {k: v for k, v in found.items() if k not in _SAFE_UNPICKLING}
+    assert not unexplained, unexplained
+    assert set(found) == set(_SAFE_UNPICKLING), found     # the list stays exact

@@ -4,6 +4,7 @@ Today only "cpu" exists and NumPy serves it; a second backend (CuPy for "cuda") 
 by adding an entry to _MODULES, because every array call goes through `array_module`.
 """
 import os
+import re
 
 import numpy as np
 
@@ -15,6 +16,9 @@ _MODULES = {"cpu": np}
 
 _DEVICE_TYPES = ("cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
                  "lazy, vulkan, mps, meta, hpu, mtia, privateuseone")
+
+
+_DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::([1-9][0-9]*|0))?")
 
 
 class device:
@@ -29,11 +33,14 @@ class device:
         if isinstance(type, int):           # a bare ordinal names a CUDA device, as in torch
             type, index = "cuda", type
         s = str(type)
-        if ":" in s:
-            s, idx = s.split(":", 1)
-            if not idx.isdigit():
-                raise RuntimeError(f"Invalid device string: '{type}'")
-            index = int(idx)
+        if not s:
+            raise RuntimeError("Device string must not be empty")
+        m = _DEVICE_STRING.fullmatch(s)     # torch's pattern: letters, then an ordinal
+        if m is None:
+            raise RuntimeError(f"Invalid device string: '{type}'")
+        s = m.group(1)
+        if m.group(2) is not None:
+            index = int(m.group(2))
         if s not in _DEVICE_TYPES.split(", "):
             raise RuntimeError(f"Expected one of {_DEVICE_TYPES} device type at start of device "
                                f"string: {type}")

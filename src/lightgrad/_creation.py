@@ -8,7 +8,8 @@ govern them too.
 import builtins
 import math
 import operator
-import pickle
+import os
+import struct
 import warnings
 
 import numpy as np
@@ -145,6 +146,8 @@ def _scan(data):
         if not len(x):
             break
         x = x[0]
+    if isinstance(x, str):          # torch reads a first str as a sequence: a dim too many
+        raise ValueError("too many dimensions 'str'")
     ndim, dts = len(shape), set()
 
     def walk(x, depth):
@@ -152,8 +155,8 @@ def _scan(data):
             if _is_seq(x):
                 raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an "
                                 "integer")
-            if isinstance(x, str):
-                raise ValueError("too many dimensions 'str'")
+            if isinstance(x, str):      # a str elsewhere fails torch's dtype inference
+                raise TypeError("new(): invalid data type 'str'")
             if isinstance(x, Tensor):
                 dts.add(x.dtype)
             elif isinstance(x, np.ndarray):
@@ -162,7 +165,8 @@ def _scan(data):
                 dts.add(_scalar_dtype(x))
             return
         if not _is_seq(x):
-            raise TypeError("not a sequence")
+            raise TypeError("new(): invalid data type 'str'" if isinstance(x, str) else
+                            "not a sequence")
         if isinstance(x, (Tensor, np.ndarray)):
             for k, n in enumerate(x.shape):
                 if depth + k >= ndim or shape[depth + k] != n:
@@ -350,7 +354,7 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=Non
     return _finish(np.array(s, dtype=d.np), requires_grad, device)
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data, dtype=None, device=None, *, _stacklevel=3):
     """Like tensor(), but shares memory with a Tensor or ndarray when no conversion is needed.
 
     >>> a = np.zeros(2); as_tensor(a)._data is a
@@ -365,17 +369,19 @@ def as_tensor(data, dtype=None, device=None):
     if not isinstance(data, (np.ndarray, np.generic, list, tuple)):
         data = _foreign_array(data) if hasattr(data, "__dlpack__") else data
         # (through DLPack: memory shared, as torch.as_tensor shares it)
-    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype.np):
-        return from_numpy(data)
+    if isinstance(data, np.ndarray):
+        _warn_read_only(data, _stacklevel)     # torch warns with a dtype conversion too
+        if dtype is None or data.dtype == dtype.np:
+            return from_numpy(data)
     return _finish(_from_data(data, dtype))
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     """torch.asarray: as_tensor with an explicit copy switch."""
-    if copy:
-        t = _finish(_from_data(obj, dtype))
+    if copy or (isinstance(obj, np.ndarray) and dtype is not None and obj.dtype != dtype.np):
+        t = _finish(_from_data(obj, dtype))     # a copy: no read-only warning, as in torch
     else:
-        t = as_tensor(obj, dtype, device)
+        t = as_tensor(obj, dtype, device, _stacklevel=4)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -390,7 +396,24 @@ def from_numpy(ndarray):
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     _dtype.from_numpy_dtype(ndarray.dtype)
+    _warn_read_only(ndarray, 3)
     return _make(ndarray)
+
+
+_READ_ONLY_WARNING = (
+    "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+    "This means writing to this tensor will result in undefined behavior. You may want to copy "
+    "the array to protect its data or make it writable before converting it to a tensor. This "
+    "type of warning will be suppressed for the rest of this program.")
+_read_only_warned = [False]      # torch warns once per process (TORCH_WARN_ONCE)
+
+
+def _warn_read_only(ndarray, stacklevel):
+    """torch's warning for a tensor over a read-only array (an in-place op on it later
+    raises lightgrad's read-only error, ops/_record.unwritable)."""
+    if not ndarray.flags.writeable and not _read_only_warned[0]:
+        _read_only_warned[0] = True
+        warnings.warn(_READ_ONLY_WARNING, UserWarning, stacklevel=stacklevel)
 
 
 # -- filled tensors -------------------------------------------------------------------------
@@ -417,6 +440,33 @@ def _shape(size, name, kw_size=None):
     return tuple(out)
 
 
+def _machine_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 1 << 62
+
+
+_MEMORY = _machine_memory()
+
+
+def _factory_dtype(name, shape, dt):
+    """The dtype of a new `shape` tensor, checked as torch's argument parser and allocator
+    check it. A request over the machine's RAM raises torch's allocator error before
+    NumPy tries to allocate it (torch's malloc fails there too, under Linux's overcommit
+    heuristic, when there is no swap to count)."""
+    if not isinstance(dt, _dtype.dtype):
+        raise TypeError(f"{name}(): argument 'dtype' must be torch.dtype, not "
+                        f"{type(dt).__name__}")
+    nbytes = math.prod(shape) * dt.itemsize
+    if nbytes >= 1 << 63:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    if nbytes > _MEMORY:
+        raise RuntimeError(f"DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+                           f"{nbytes} bytes. Error code 12 (Cannot allocate memory)")
+    return dt
+
+
 def _tuple_size(size, name, position=1):
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"{name}(): argument 'size' (position {position}) must be tuple of "
@@ -435,7 +485,8 @@ def zeros(*size, out=None, dtype=None, layout=None, device=None, pin_memory=Fals
         shape = _shape(size, "zeros", kw.get("size"))
     except RuntimeError:
         raise RuntimeError("zeros: Dimension size must be non-negative.") from None
-    d = dtype or (out.dtype if out is not None else _dtype.get_default_dtype())
+    d = _factory_dtype("zeros", shape,
+                       dtype or (out.dtype if out is not None else _dtype.get_default_dtype()))
     return _out(_finish(np.zeros(shape, d.np), requires_grad, device), out)
 
 
@@ -443,7 +494,8 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, pin_memory=False
          requires_grad=False, **kw):
     """A tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
     shape = _shape(size, "ones", kw.get("size"))
-    d = dtype or (out.dtype if out is not None else _dtype.get_default_dtype())
+    d = _factory_dtype("ones", shape,
+                       dtype or (out.dtype if out is not None else _dtype.get_default_dtype()))
     return _out(_finish(np.ones(shape, d.np), requires_grad, device), out)
 
 
@@ -451,7 +503,8 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, pin_memory=Fals
           requires_grad=False, memory_format=None, **kw):
     """An uninitialised tensor."""
     shape = _shape(size, "empty", kw.get("size"))
-    d = dtype or (out.dtype if out is not None else _dtype.get_default_dtype())
+    d = _factory_dtype("empty", shape,
+                       dtype or (out.dtype if out is not None else _dtype.get_default_dtype()))
     return _out(_finish(np.empty(shape, d.np), requires_grad, device), out)
 
 
@@ -465,7 +518,11 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          pin_memory=False, requires_grad=False):
     """A tensor filled with `fill_value`; its dtype follows the value (1 -> int64)."""
     shape = _tuple_size(size, "full")
-    d = dtype or _fill_dtype(fill_value)
+    if not isinstance(fill_value, (builtins.bool, builtins.int, builtins.float, complex,
+                                   np.generic, Tensor)):
+        raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
+                        f"{type(fill_value).__name__}")
+    d = _factory_dtype("full", shape, dtype or _fill_dtype(fill_value))
     v = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
     return _out(_finish(np.full(shape, v, d.np), requires_grad, device), out)
 
@@ -521,10 +578,12 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype.is_floating_point:
         n = builtins.int(math.ceil((e - s) / st))
+        _factory_dtype("arange", (n,), dtype)
         # NOTE: torch computes start + i*step in double with a fused multiply-add; extended
         # precision stands in for the FMA (values can still differ in the last bit)
         data = _fma(np.arange(n, dtype=np.float64), st, s).astype(dtype.np)
     else:
+        _factory_dtype("arange", (len(range(s, e, st)),), dtype)
         data = np.arange(s, e, st, dtype=np.int64).astype(dtype.np)
     return _out(_finish(data, requires_grad, device), out)
 
@@ -676,17 +735,72 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        """The stream's state as a uint8 tensor (set_state takes it back)."""
-        blob = pickle.dumps((self._seed, self.rng.bit_generator.state))
-        return _make(np.frombuffer(blob, dtype=np.uint8).copy())
+        """The stream's state as a uint8 tensor of 5056 bytes (set_state takes it back): plain
+        little-endian integers in the layout described above `_STATE_MAGIC`, no pickle."""
+        st = self.rng.bit_generator.state
+        blob = bytearray(_STATE_SIZE)
+        _STATE_HEAD.pack_into(blob, 0, _STATE_MAGIC, _STATE_VERSION, st["has_uint32"],
+                              self._seed, st["uinteger"])
+        blob[_STATE_HEAD.size:_STATE_WORDS_END] = (st["state"]["state"].to_bytes(16, "little")
+                                                   + st["state"]["inc"].to_bytes(16, "little"))
+        return _make(np.frombuffer(bytes(blob), dtype=np.uint8).copy())
 
     def set_state(self, new_state):
-        if not isinstance(new_state, Tensor) or new_state._data.dtype != np.uint8:
-            raise TypeError("RNG state must be a torch.ByteTensor")
-        self._seed, state = pickle.loads(new_state._data.tobytes())
-        self.rng = np.random.default_rng()
-        self.rng.bit_generator.state = state
+        """Restore a state from get_state; torch's errors for a non-ByteTensor, a
+        non-contiguous or wrongly sized one, a RuntimeError for any other bad content."""
+        seed, state = _parse_state(new_state)
+        self.rng.bit_generator.state = state   # in place: the stream object stays the same
+        self._seed = seed
         return self
+
+
+# The generator state (Generator.get_state / get_rng_state), little-endian, 5056 bytes (the
+# size of torch's CPU state, so torch's size check and message apply unchanged):
+#   0..7    magic b"LGPCG64\0"         8..11   layout version (uint32, 1)
+#   12..15  has_uint32 (uint32, 0 or 1)  16..23  the initial seed (uint64)
+#   24..27  uinteger (uint32)            28..43  PCG64 state (uint128)
+#   44..59  PCG64 increment (uint128, odd) 60..5055 zero
+_STATE_MAGIC, _STATE_VERSION, _STATE_SIZE = b"LGPCG64\0", 1, 5056
+_STATE_HEAD = struct.Struct("<8sIIQI")
+_STATE_WORDS_END = _STATE_HEAD.size + 32
+
+
+def _type_name(x):
+    """The type's name as CPython's tp_name spells it (`int`, `numpy.ndarray`, `Foo`)."""
+    t = type(x)
+    if t.__module__ == "builtins" or t.__flags__ & (1 << 9):     # Py_TPFLAGS_HEAPTYPE
+        return t.__name__
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _parse_state(new_state):
+    """(seed, numpy bit-generator state) from a state tensor, checked field by field."""
+    if not isinstance(new_state, Tensor):
+        raise TypeError(f"expected a torch.ByteTensor, but got {_type_name(new_state)}")
+    data = new_state._data
+    if data.dtype != np.uint8:
+        raise TypeError("RNG state must be a torch.ByteTensor")
+    if not data.flags.c_contiguous:
+        raise RuntimeError("RNG state must be contiguous")
+    if data.size != _STATE_SIZE:
+        raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_STATE_SIZE} but found "
+                           f"the input RNG state size to be {data.size}")
+    blob = data.tobytes()
+    magic, version, has_uint32, seed, uinteger = _STATE_HEAD.unpack_from(blob)
+    if magic != _STATE_MAGIC:
+        raise RuntimeError("Invalid RNG state: not a lightgrad generator state (no "
+                           "b'LGPCG64' header; torch's own mt19937 state cannot be restored "
+                           "into lightgrad's PCG64 generator)")
+    if version != _STATE_VERSION:
+        raise RuntimeError(f"Invalid RNG state: layout version {version}, lightgrad reads "
+                           f"version {_STATE_VERSION}")
+    state = int.from_bytes(blob[_STATE_HEAD.size:_STATE_HEAD.size + 16], "little")
+    inc = int.from_bytes(blob[_STATE_HEAD.size + 16:_STATE_WORDS_END], "little")
+    if has_uint32 not in (0, 1) or inc % 2 == 0 or any(blob[_STATE_WORDS_END:]):
+        raise RuntimeError("Invalid RNG state: corrupt PCG64 fields (has_uint32 must be 0 or "
+                           "1, the increment odd, the padding zero)")
+    return seed, {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
+                  "has_uint32": has_uint32, "uinteger": uinteger}
 
 
 default_generator = Generator()
@@ -739,7 +853,8 @@ def _new_filled(fn, name):
     def method(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
                pin_memory=False, **kw):
         shape = _shape(size, name, kw.get("size"))
-        return _finish(fn(shape, _new_dtype(self, dtype).np), requires_grad, device)
+        d = _factory_dtype(name, shape, _new_dtype(self, dtype))
+        return _finish(fn(shape, d.np), requires_grad, device)
     method.__name__ = name
     return method
 

@@ -54,7 +54,8 @@ class Tensor:
     # Hot fields are slots; rarely used state (hooks, retains_grad, inference) lives in _x.
     __slots__ = ("_data", "_rg", "grad_fn", "_vc", "_grad", "_base", "_out_nr", "_acc", "_x",
                  "__weakref__")
-    __array_ufunc__ = None      # NumPy defers to our reflected operators: np.float32(2) * t
+    # As torch's Tensor: NumPy's operators defer to ours (np.float32(2) * t is a Tensor), and
+    # NumPy's ufuncs take tensors through __array__ and return Tensors (__array_wrap__)
     __array_priority__ = 1000
 
     def __new__(cls, *args, **kwargs):
@@ -240,7 +241,15 @@ class Tensor:
         return self._data.nbytes
 
     def stride(self, dim=None):
-        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        a = self._data
+        if a.size:
+            st = tuple(s // a.itemsize for s in a.strides)
+        else:   # NumPy gives an empty array zero strides; torch gives contiguous ones
+            st, acc = [], 1
+            for n in reversed(a.shape):
+                st.insert(0, acc)
+                acc *= max(n, 1)
+            st = tuple(st)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim)]
 
     def is_contiguous(self, memory_format=None):
@@ -287,6 +296,14 @@ class Tensor:
         if self._rg:
             self.numpy()    # raises torch's error: NumPy can't see a tensor that needs grad
         return self._data if dtype is None else self._data.astype(dtype, copy=False)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """The Tensor NumPy returns from a ufunc on tensors (np.sin(t), t + ndarray), as
+        torch's: a bool result becomes uint8, and 0-d results stay 0-d tensors."""
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        _dtype.from_numpy_dtype(array.dtype)       # torch's error for a dtype it lacks
+        return _make(array)
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         """DLPack export, sharing memory (np.from_dlpack, torch.from_dlpack); refused, as

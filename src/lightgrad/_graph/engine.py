@@ -35,6 +35,10 @@ def _sole_reference_count():
 
 _SOLE = _sole_reference_count()
 
+# Callables run with the root edges at the start of every backward pass: an explicit hook
+# point, empty unless lightgrad.compile is capturing a call (it notes that backward ran).
+backward_observers = []
+
 
 
 def is_batched(g):
@@ -78,7 +82,9 @@ def accumulate_into(t, g, as_tensors):
     dt = t._data.dtype
     old = t._grad
     if old is None:
-        t._grad = wrap(np.array(g, dtype=dt, order="C"))  # C layout, like the parameter
+        # C layout, like the parameter (astype: a traced array under compile stays traced)
+        t._grad = wrap(g.astype(dt, order="C") if isinstance(g, _ndarray)
+                       else np.array(g, dtype=dt, order="C"))
     elif old._rg:
         with grad_mode.enable_grad():
             t._grad = old + wrap(np.asarray(g, dtype=dt))
@@ -126,6 +132,9 @@ def execute(roots, grads, retain_graph, create_graph, targets=None, accumulate=T
     """Backpropagate `grads` from the edges `roots`. Returns {target edge: gradient} for
     `targets`; when targets are given only the nodes leading to them run. With `batched`
     the grads are autograd.batched.Batched arrays and the rules run over its namespace."""
+    if backward_observers:
+        for fn in backward_observers:
+            fn(roots)
     # 1. count dependencies over everything reachable from the roots
     deps = {}
     root_nodes = [roots[0][0]] if len(roots) == 1 else \
@@ -332,7 +341,7 @@ def _run_node(node, g, ns, as_tensors, retain_graph, targets, captured, accumula
 
 
 def _as_t(x, as_tensors):
-    return x if (x is None or as_tensors) else wrap(np.asarray(x))
+    return x if (x is None or as_tensors) else wrap(np.asanyarray(x))
 
 
 def _as_tuple(g, as_tensors):

@@ -8,7 +8,10 @@ MPI's buffer interface. Only the default group is supported (`group=None` or
 """
 import enum
 import os
+import struct
 import sys
+import time
+import traceback
 
 import numpy as np
 
@@ -110,18 +113,70 @@ def _share_cores(MPI, comm):
 
 def _abort_on_exception(exc_type, exc, tb):
     """An uncaught exception on one rank must end the whole job: the other ranks may be
-    blocked in a collective this rank will never join, so print, then MPI_Abort."""
+    blocked in a collective this rank will never join, so print, then MPI_Abort.
+
+    MPI_Abort tears the job down at once, and output that mpiexec has not yet read from this
+    rank's stdout/stderr pipes would be lost: the traceback and the summary line go out in
+    one write, then the rank waits (up to 10 s) until mpiexec has read both pipes."""
     prev = _pg["prev_hook"] or sys.__excepthook__
     MPI = _pg["MPI"]
     comm = MPI.COMM_WORLD if MPI is not None else None
+    if comm is None:
+        return prev(exc_type, exc, tb)
+    summary = (f"lightgrad.distributed: rank {comm.rank} of {comm.size} failed with "
+               f"{exc_type.__name__}: {exc}; aborting the job\n")
     try:
-        prev(exc_type, exc, tb)
+        if prev is sys.__excepthook__:      # Python's own hook: its text, in the same write
+            text = "".join(traceback.format_exception(exc_type, exc, tb)) + summary
+        else:
+            prev(exc_type, exc, tb)
+            text = summary
+        if sys.stderr is not sys.__stderr__:     # the program redirected it: write there
+            sys.stderr.write(text)
+            text = ""
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        _write_all(2, text.encode("utf-8", "backslashreplace"))
+        _wait_read(10.0)
     finally:
-        if comm is not None:
-            sys.stderr.write(f"lightgrad.distributed: rank {comm.rank} of {comm.size} failed "
-                             f"with {exc_type.__name__}: {exc}; aborting the job\n")
-            sys.stderr.flush()
-            comm.Abort(1)
+        comm.Abort(1)
+
+
+def _write_all(fd, data):
+    while data:
+        try:
+            data = data[os.write(fd, data):]
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+
+
+def _wait_read(timeout):
+    """Wait until the reader of this process's stdout and stderr pipes (mpiexec) has taken
+    every byte written to them (FIONREAD counts the unread bytes of a pipe from either
+    end); files and terminals need no wait."""
+    try:
+        import fcntl
+        import stat
+        import termios
+    except ImportError:     # not POSIX
+        return
+    deadline = time.monotonic() + timeout
+    for fd in (1, 2):
+        try:
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                continue
+            while time.monotonic() < deadline:
+                unread = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+                if unread <= 0:
+                    break
+                time.sleep(0.002)
+        except OSError:
+            continue
 
 
 def is_initialized():

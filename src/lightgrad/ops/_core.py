@@ -32,8 +32,8 @@ from .._graph.graph import NP, T, Node, node_class  # noqa: F401
 # the families' one import: recording, operands, in-place ops and views
 from ._batched_tensor import dispatching, rule_of
 from ._record import (RESULT, _save, binary_operands, emit, float_operand,  # noqa: F401
-                      grad_on, new_node, normalize_dims, ns_def, record, record_multi, to_out,
-                      to_tensor, with_tangents, wrap)
+                      grad_on, new_node, normalize_dims, ns_def, record, record_multi,
+                      scalar_arg, to_out, to_tensor, with_tangents, wrap)
 from ._views import (check_inplace, inplace, inplace_method, rebase, view_of,  # noqa: F401
                      write_into)
 
@@ -103,6 +103,41 @@ def _inplace_dunder(name):
     return name.startswith("__i") and name != "__invert__"
 
 
+_NAMES = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor",
+          "lshift", "rshift")
+_BINARY_DUNDERS = {f"__{p}{n}__" for n in _NAMES for p in ("", "r", "i")} | {
+    "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"}
+# where torch's operator gives NotImplemented for an ndarray operand, so that `ndarray + t`
+# raises NumPy's / Python's TypeError as with torch (rtruediv is reciprocal() * other there;
+# the forward operators, `t + ndarray`, keep taking the array as a tensor: a deviation)
+_REFUSES_NDARRAY = ({f"__r{n}__" for n in _NAMES} - {"__rtruediv__"}) | {
+    "__ne__", "__lt__", "__le__", "__gt__", "__ge__"}
+
+
+def _operator(f, dunder):
+    """torch's binary-operator protocol: a TypeError from the op gives NotImplemented (so
+    `t + "a"` is Python's "unsupported operand type(s)" error), and so does an ndarray on
+    the left of a reflected operator or in a comparison, so `ndarray + t` raises NumPy's
+    TypeError and `ndarray / t` runs NumPy's ufunc, as they do with torch."""
+    if dunder in _REFUSES_NDARRAY:
+        def op(self, other):
+            if isinstance(other, np.ndarray):
+                return NotImplemented
+            try:
+                return f(self, other)
+            except TypeError:
+                return NotImplemented
+    else:                                   # the hot path (`a * b`): one call and a try
+        def op(self, other):
+            try:
+                return f(self, other)
+            except TypeError:
+                return NotImplemented
+    op.__name__ = op.__qualname__ = dunder
+    op.__wrapped__ = f
+    return op
+
+
 def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=False,  # noqa: F811
           dunders=(), kind=None, batch=None, vmap_refused=None, samples=(), function=True):
     """Declare the public op `fn` (as a decorator, or called on a function made by a family
@@ -165,6 +200,8 @@ def defop(fn=None, *, name=None, aliases=(), nodes=(), method=True, inplace=Fals
     for dunder, f in items:
         if f is None:
             f = getattr(Tensor, d.name + "_") if _inplace_dunder(dunder) else fn
+        if dunder in _BINARY_DUNDERS:
+            f = _operator(f, dunder)
         setattr(Tensor, dunder, f)
     return fn
 

@@ -3,6 +3,9 @@
 the array basics every backward rule may use (`ns.sum_to`, `ns.fix`, ...). ops/_core.py
 re-exports these for the op families; ops/_views.py builds in-place ops and views on them.
 """
+import operator
+import sys
+
 import numpy as np
 
 from .. import _dtype
@@ -163,6 +166,18 @@ def to_tensor(x):
     return tensor(x)
 
 
+def scalar_arg(x):
+    """A NumPy scalar as torch's argument parser reads a Scalar: integers as int, float64 and
+    complex128 (subclasses of Python's float and complex) as those, any other (bool_,
+    float16/32, complex64, longdouble) through float(): np.bool_(True) is 1.0, and a
+    complex64 drops its imaginary part with NumPy's ComplexWarning, as in torch."""
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, complex):
+        return complex(x)
+    return float(x)
+
+
 def binary_operands(a, b):
     """(Tensor a, Tensor-or-scalar b, array of a, array-or-scalar of b), promoted per torch.
 
@@ -181,12 +196,22 @@ def binary_operands(a, b):
             if not info.min <= b <= info.max:   # torch wraps around; NumPy would raise
                 b = int(np.array(b).astype(x.dtype))
         return a, b, x, b
+    elif isinstance(b, (int, float)) and not isinstance(b, (bool, np.generic)) \
+            and x.dtype.kind in "fc":
+        return a, b, x, b   # an int or float subclass (lightgrad.compile's traced scalars)
     elif isinstance(b, (bool, int, float, complex, np.generic)):
-        b = b.item() if isinstance(b, np.generic) else b
+        b = scalar_arg(b) if isinstance(b, np.generic) else b
         y = b
-    else:
+    elif isinstance(b, np.ndarray):
         b = to_tensor(b)
         y = b._data
+    else:       # torch's argument parser refuses lists, strings, None, ...
+        f = sys._getframe(1)             # the text names the op calling (add, mul, ...),
+        while f.f_code.co_name.startswith("_") and f.f_back is not None:
+            f = f.f_back                 # above its private helpers
+        op = f.f_code.co_name
+        raise TypeError(f"{op}(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(b).__name__}")
     rt = _dtype.result_type(a, b).np
     if x.dtype != rt:
         x = x.astype(rt)
@@ -206,20 +231,74 @@ def float_operand(t):
     return x.astype(_dtype.get_default_dtype().np)
 
 
+def _dim_index(d):
+    try:
+        return operator.index(d)
+    except TypeError:       # NOTE: torch lists the op's overloads here (docs/deviations.md)
+        raise TypeError(f"argument 'dim' must be int or tuple of ints, not "
+                        f"{type(d).__name__}") from None
+
+
 def normalize_dims(dim, ndim):
     """dim (int, tuple, list or None) -> a tuple of non-negative axes."""
     if dim is None:
         return tuple(range(ndim))
-    if isinstance(dim, (int, np.integer)):
-        dim = (dim,)
+    if isinstance(dim, (int, np.integer, float, str, Tensor)):
+        dim = (dim,)            # (a 0-d integer tensor is an index, as in torch)
     n = max(ndim, 1)
     out = []
     for d in dim:
+        if d.__class__ is not int:
+            d = _dim_index(d)
         if not -n <= d < n:
             raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, "
                              f"{n - 1}], but got {d})")
         out.append(d % n)
     return tuple(out)
+
+
+_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool", "float16": "c10::Half", "complex64": "c10::complex<float>",
+            "complex128": "c10::complex<double>"}
+
+
+def exact_out(result, out):
+    """to_out for the ops whose out= must have the result's dtype (matmul, tril, ...)."""
+    if out is not None and out._data.dtype != result._data.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype "
+                           f"{_C_NAMES.get(result._data.dtype.name, result._data.dtype.name)}, "
+                           f"but got {_C_NAMES.get(out._data.dtype.name, out._data.dtype.name)} "
+                           "instead")
+    return to_out(result, out)
+
+
+def distinct_dims(dims):
+    """dims (normalized) unchanged, or torch's error for a dim named twice."""
+    if len(set(dims)) < len(dims):
+        d = next(d for i, d in enumerate(dims) if d in dims[:i])
+        raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return dims
+
+
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation.")
+_READONLY = ("unsupported operation: the written-to tensor's memory belongs to a read-only "
+             "NumPy array (from_numpy/as_tensor of an array whose flags.writeable is False), "
+             "which lightgrad cannot write into. Copy the array, or make it writable, before "
+             "converting it to a tensor.")
+
+
+def unwritable(arr):
+    """The RuntimeError for a write into the read-only array `arr`. NumPy marks two kinds of
+    array read-only: views whose elements overlap (expand, unfold), for which torch's
+    overlap error is right, and memory that is read-only at its root (a read-only NumPy
+    array given to from_numpy), which torch writes into (undefined behaviour) and lightgrad
+    cannot."""
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return RuntimeError(_READONLY if not root.flags.writeable else _OVERLAP)
 
 
 def to_out(result, out):
@@ -238,6 +317,8 @@ def to_out(result, out):
         raise RuntimeError(f"result type {result.dtype._legacy} can't be cast to the desired "
                            f"output type {out.dtype._legacy}")
     if out._data.shape == result._data.shape:
+        if not out._data.flags.writeable:
+            raise unwritable(out._data)
         np.copyto(out._data, result._data, casting="unsafe")
     else:
         out._data = result._data.astype(out._data.dtype, copy=True)
@@ -275,7 +356,7 @@ def _np_sum_to(g, shape):
 
 def _np_fix(g, shape, dtype):
     if g.shape != shape:
-        g = _np_sum_to(np.asarray(g), shape)
+        g = _np_sum_to(np.asanyarray(g), shape)   # (asanyarray: compile traces subclasses)
     if g.dtype != dtype:
         g = g.astype(dtype)
     return g
@@ -287,14 +368,15 @@ def _np_expand(g, shape):
         g = np.asarray(g)
     if g.shape == shape:
         return g
-    out = np.empty(shape, g.dtype)
+    out = np.empty_like(g, order="C", shape=shape)    # (like g: compile traces it)
     out[...] = g
     return out
 
 
 def _np_embed(g, shape, key):
     """Zeros of `shape` with g written at the basic-index `key` (select/slice backward)."""
-    z = np.zeros(shape, dtype=np.result_type(g))
+    z = np.empty_like(g, order="C", shape=shape)      # (like g: compile traces it)
+    z.fill(0)
     z[key] = g
     return z
 
@@ -314,4 +396,4 @@ NP.getitem = lambda x, key: x[key]
 NP.zeros = lambda shape, like: np.zeros(shape, dtype=np.result_type(like))
 NP.shape = np.shape
 NP.ndim = np.ndim
-NP.cast_like = lambda x, like: np.asarray(x).astype(np.result_type(like), copy=False)
+NP.cast_like = lambda x, like: np.asanyarray(x).astype(np.result_type(like), copy=False)

@@ -20,6 +20,8 @@ def _strided(a, shape, strides, writeable=False):
     serves every contiguous (freshly padded) array."""
     if a.flags.c_contiguous:
         v = np.ndarray(shape, a.dtype, a, 0, strides)
+        if type(a) is not np.ndarray:
+            v = v.view(type(a))     # an ndarray subclass (lightgrad.compile's trace) stays one
         if not writeable:
             v.flags.writeable = False
         return v
@@ -33,7 +35,8 @@ def _pad_arr(x, pads, value=0.0):
         return x
     H, W = x.shape[-2:]
     shape = x.shape[:-2] + (H + a0 + a1, W + b0 + b1)
-    out = np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)
+    out = np.empty_like(x, order="C", shape=shape)    # (like x: compile traces it)
+    out.fill(value)
     out[..., a0:a0 + H, b0:b0 + W] = x
     return out
 

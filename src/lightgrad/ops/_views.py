@@ -21,7 +21,7 @@ from .._graph import engine, forward_ad
 from .._graph.batched import Batched
 from .._graph.graph import Node, T, node_class
 from .._graph.grad_mode import state as _state
-from ._record import new_node, ns_def, record
+from ._record import new_node, ns_def, record, unwritable
 
 
 # -- in-place ops --------------------------------------------------------------------------
@@ -67,10 +67,11 @@ def check_inplace(self):
 def write_into(self, data):
     """Copy data into self's array in place (torch refuses e.g. float results into ints)."""
     dst = self._data
-    if not dst.flags.writeable:     # NumPy marks broadcast (expanded) views read-only
-        raise RuntimeError("unsupported operation: more than one element of the written-to "
-                           "tensor refers to a single memory location. Please clone() the "
-                           "tensor before performing the operation.")
+    if not dst.flags.writeable:     # an expanded view, or a read-only NumPy array's memory
+        raise unwritable(dst)
+    if data.shape != dst.shape and np.broadcast_shapes(data.shape, dst.shape) != dst.shape:
+        raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast "
+                           f"shape {list(np.broadcast_shapes(data.shape, dst.shape))}")
     if data.dtype != dst.dtype and not np.can_cast(data.dtype, dst.dtype, "same_kind") \
             and data.dtype.kind != dst.dtype.kind:
         raise RuntimeError(f"result type {_dtype.from_numpy_dtype(data.dtype)._legacy} can't be "
@@ -84,6 +85,8 @@ def inplace(self, op, *args, **kwargs):
     in-place ops do: self keeps its identity and data buffer, its version goes up, and
     (when recording) it takes the op's node as its new grad_fn."""
     check_inplace(self)
+    if not self._data.flags.writeable:      # torch checks the overlap before the op runs
+        raise unwritable(self._data)
     recording = _state.grad_enabled and (self._rg or any(
         isinstance(a, Tensor) and a._rg for a in itertools.chain(args, kwargs.values())))
     if not recording:
@@ -143,10 +146,6 @@ def view_of(input, data, cls=None, meta=None, saved=()):
     out._vc = input._vc
     out._base = base
     return out
-
-
-_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
-            "single memory location. Please clone() the tensor before performing the operation.")
 
 
 # -- in-place on views: CopySlices and AsStridedBackward0 ------------------------------------
@@ -315,7 +314,7 @@ def inplace_on_view(view, op, args, kwargs):
         old._x = {"tangent": tangent}
     r = op(old, *args, **kwargs)
     if not view._data.flags.writeable:
-        raise RuntimeError(_OVERLAP)
+        raise unwritable(view._data)
     write_into(view, r._data)
     if forward_ad.active[0]:
         _write_view_tangent(base, view, forward_ad.tangent_of(r))

@@ -11,24 +11,33 @@ from .. import _dtype
 from .._tensor import Tensor, _make
 from .._graph.grad_mode import state as _state
 from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, emit,
-                    float_operand, inplace, node_class, publish, to_tensor)
+                    float_operand, inplace, node_class, publish, scalar_arg, to_tensor)
 from .elementwise import (_apply, _finish, _is_rg, _not_implemented, _off_integers, _P,
                           _quiet, broadcast_error, reciprocal, to_tensor_like)
 
+def _scalar(v):
+    """A Scalar argument (alpha=): a one-element tensor or a NumPy scalar as a number."""
+    if isinstance(v, Tensor):
+        return v.item()
+    return scalar_arg(v) if isinstance(v, np.generic) else v
+
+
 def _rtruediv(self, other):
     if isinstance(other, np.generic):
-        other = other.item()
+        other = scalar_arg(other)
+    if isinstance(other, np.ndarray):   # torch's `self.reciprocal() * other` gives NumPy the
+        return np.multiply(reciprocal(self), other)     # product (Tensor.__array_wrap__)
     return mul(reciprocal(self), other)
 
 
 def _rsub_op(self, other):
     if isinstance(other, np.generic):
-        other = other.item()
+        other = scalar_arg(other)
     return rsub(self, other)
 
 
 def _rmod(self, other):
-    return remainder(other.item() if isinstance(other, np.generic) else other, self)
+    return remainder(scalar_arg(other) if isinstance(other, np.generic) else other, self)
 
 
 def _reflected(fn):
@@ -112,6 +121,7 @@ def _check_sub(a, b, x):
            S((3, 1), (1, 4), np_ref=np.add), S((2, 3), (3,), kwargs={"alpha": 2}, id="alpha")])
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting. `lightgrad.add(x, 2)`"""
+    alpha = _scalar(alpha)
     a, b, x, y = binary_operands(input, other)
     try:
         data = x + y if alpha == 1 else x + alpha * y
@@ -126,6 +136,7 @@ def add(input, other, *, alpha=1, out=None):
                 S((2, 3), (3,), kwargs={"alpha": 2}, id="alpha")])
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting."""
+    alpha = _scalar(alpha)
     a, b, x, y = binary_operands(input, other)
     if x.dtype.kind == "b" or a._data.dtype.kind == "b":
         _check_sub(a, b, x)
@@ -143,6 +154,7 @@ def sub(input, other, *, alpha=1, out=None):
     S((3,), args=(2,), id="scalar")])
 def rsub(input, other, *, alpha=1):
     """other - alpha * input (what `2 - x` calls)."""
+    alpha = _scalar(alpha)
     a, b, x, y = binary_operands(input, other)
     if a._data.dtype.kind == "b" or isinstance(other, (bool, np.bool_)):
         raise RuntimeError(_SUB_BOOLS if x.dtype.kind == "b" else _SUB_BOOL)
@@ -345,8 +357,9 @@ def _pow0_rule(ns, g, exponent, self):
 
 
 def _pow1_rule(ns, g, meta, self, exponent, result):
-    ga = None if self is None else g * exponent * self ** (exponent - 1)
-    gb = None if exponent is None or result is None else \
+    # exponent is saved when self requires grad, result when exponent does
+    ga = None if exponent is None else g * exponent * self ** (exponent - 1)
+    gb = None if result is None else \
         g * result * ns.log(ns.where(self > 0, self, self * 0 + 1)) * (self > 0)
     return ga, gb
 
@@ -380,7 +393,7 @@ def _rpow(self, base):
     """base ** self for a scalar base."""
     b = to_tensor(self)
     if isinstance(base, np.generic):
-        base = base.item()
+        base = scalar_arg(base)
     x = b._data if b._data.dtype.kind in "fc" or isinstance(base, int) else float_operand(b)
     if x.dtype.kind == "b":
         if isinstance(base, bool):
@@ -409,7 +422,7 @@ def pow(input, exponent, *, out=None):
                                                  RESULT if b._rg else None),
                     bcast=True, out=out)
     if isinstance(exponent, np.generic):
-        exponent = exponent.item()
+        exponent = scalar_arg(exponent)
     a, _, x, y = binary_operands(input, exponent)
     if x.dtype.kind == "b":      # only bool ** bool stays bool
         data = x.copy() if exponent else np.ones_like(x)

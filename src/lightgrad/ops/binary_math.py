@@ -6,7 +6,7 @@ from .. import _dtype
 from .._tensor import Tensor, _make
 from ._batching import elementwise, vmap_error
 from ._core import (ELEMENTWISE, RESULT, Sample as S, binary_operands, defop, emit,
-                    float_operand, node_class, ns_def, publish, to_tensor)
+                    float_operand, node_class, ns_def, publish, scalar_arg, to_tensor)
 from .logic import nonzero
 from .elementwise import (_apply, _finish, _is_rg, _legacy, _not_implemented, _off_integers,
                           _P, _quiet, _want_tensor, to_tensor_like)
@@ -254,9 +254,9 @@ def _clamp_scalar_data(input, lo, hi):
     elif x.dtype.kind == "b":
         x = x.astype(np.int64)
     if isinstance(lo, np.generic):
-        lo = lo.item()
+        lo = scalar_arg(lo)
     if isinstance(hi, np.generic):
-        hi = hi.item()
+        hi = scalar_arg(hi)
     if lo is not None:
         x = np.maximum(x, np.asarray(lo, dtype=x.dtype))
     if hi is not None:
@@ -286,10 +286,19 @@ def clamp(input, min=None, max=None, *, out=None):
             data = _apply(np.minimum, data, hi._data.astype(rt, copy=False))
         if data is input._data:
             data = data.copy()
+        _clamp_out(data, out)
         return emit(data, ClampBackward0, (input, lo, hi), (input, lo, hi),
                     meta=(_is_rg(lo), _is_rg(hi)), bcast=True, out=out)
     data = _clamp_scalar_data(input, min, max)
+    _clamp_out(data, out)
     return emit(data, ClampBackward1, (input,), (input,), meta=(min, max), out=out)
+
+
+def _clamp_out(data, out):
+    """torch's clamp wants an out= of the result's dtype."""
+    if out is not None and out._data.dtype != data.dtype:
+        raise RuntimeError(f"Found dtype {out.dtype._legacy} but expected "
+                           f"{_dtype.from_numpy_dtype(data.dtype)._legacy}")
 
 
 def _clamp_side(name, np_fn, cls0, cls1):

@@ -89,6 +89,8 @@ def type_(self, dtype=None, non_blocking=False, **kwargs):
         return f"torch.{self.dtype._legacy}Tensor"
     if isinstance(dtype, str):
         names = {f"torch.{d._legacy}Tensor": d for d in _dtype._ALL}
+        if dtype not in names:
+            raise ValueError(f"invalid type: '{dtype}'")
         dtype = names[dtype]
     elif isinstance(dtype, type):       # a legacy type: x.type(torch.DoubleTensor)
         dtype = dtype.dtype

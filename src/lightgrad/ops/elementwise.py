@@ -17,7 +17,7 @@ from .._graph import forward_ad
 from ._erf import SQRT_PI as _SQRT_PI, TWO_OVER_SQRT_PI as _TWO_OVER_SQRT_PI
 from ._erf import np_erf, np_erfc, np_erfinv
 from ._core import (ELEMENTWISE, RESULT, Sample, defop, emit, float_operand, inplace, node_class,
-                    ns_def, publish, to_out, to_tensor)
+                    ns_def, publish, scalar_arg, to_out, to_tensor)
 
 
 def _is_rg(t):
@@ -83,7 +83,7 @@ def to_tensor_like(x, like):
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.generic):
-        x = x.item()
+        x = scalar_arg(x)
     return _make(np.asarray(x, dtype=_dtype.result_type(like, x).np))
 
 
@@ -114,6 +114,10 @@ def unary(name, np_fn, rule, save="self", node_name=None, floating=True, kind=No
             input = to_tensor(input)
         x = input._data
         k = x.dtype.kind
+        if out is not None and kind != _FLOAT and out._data.dtype != x.dtype:
+            # ops that keep the dtype want an out= of that dtype (torch casts for the others)
+            raise RuntimeError(f"Found dtype {out.dtype._legacy} but expected "
+                               f"{input.dtype._legacy}")
         if k not in "fc":
             if reject is not None and k in reject:
                 raise reject[k](x.dtype)
@@ -291,10 +295,15 @@ RoundBackward1 = node_class("RoundBackward1", _zero_rule, meta=("decimals",))
     S((2, 3), domain=_off_integers, np_ref=np.round),
     S(make_inputs=lambda r: [np.array([0.123, -1.271, 2.349])], kwargs={"decimals": 1},
       id="decimals")])
-def round(input, *, decimals=0, out=None):
+def round(input, *, decimals=None, out=None):
     """Round half to even; `decimals` rounds to that many decimal places (may be negative)."""
-    if decimals == 0:
+    if decimals is None or decimals == 0 and input._data.dtype.kind in "fc":
         return _round0(input, out=out)
+    if decimals == 0:       # torch takes an explicit decimals=0 to its float kernel
+        raise _kernel_err("round_vml_cpu")(input._data.dtype)
+    if out is not None and out._data.dtype != input._data.dtype:
+        raise RuntimeError(f"Found dtype {out.dtype._legacy} but expected "
+                           f"{input.dtype._legacy}")
     x = input._data
     if x.dtype.kind not in "fc":
         raise _not_implemented("round_cpu", x.dtype)
@@ -325,7 +334,8 @@ def _np_sigmoid(x):
     with np.errstate(over="ignore"):
         e = np.exp(-x)
     e += 1
-    return np.reciprocal(e, out=e)
+    # (a 0-d input gives a NumPy scalar, which cannot be written into)
+    return np.reciprocal(e, out=e) if isinstance(e, np.ndarray) else np.reciprocal(e)
 
 
 sigmoid = unary("sigmoid", _np_sigmoid, lambda ns, g, m, r: (g * r * (1 - r),), save="result",
@@ -420,6 +430,9 @@ NanToNumBackward0 = node_class("NanToNumBackward0",
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """nan -> `nan`, +inf -> `posinf` (default: the dtype's max), -inf -> `neginf`."""
     x = input._data
+    if out is not None and out._data.dtype != x.dtype:
+        raise RuntimeError(f"nan_to_num: dtype of out: {out.dtype._legacy} should be same as "
+                           f"input: {input.dtype._legacy}")
     if x.dtype.kind not in "fc":
         return _finish(_make(x.copy()), out)
     data = np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)

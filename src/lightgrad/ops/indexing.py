@@ -12,8 +12,10 @@ from .._graph.grad_mode import state as _state
 from ._batching import composite, elementwise, lightgrad, phys, vmap_error
 from ._core import (Sample as S, check_inplace, defop, emit, float_and, inplace, node_class,
                     ns_def, publish, to_tensor)
-from ._views import _OVERLAP, CopySlices, TakeFlatBackward, _np_take_flat
+from ._record import unwritable
+from ._views import CopySlices, TakeFlatBackward, _np_take_flat
 from .binary_math import where
+from .elementwise import broadcast_error
 from .inplace import copy_
 from .logic import _VALUE_SHAPED, nonzero
 from .scatter_gather import _as_index
@@ -372,7 +374,11 @@ def setitem(self, key, value):
         check_inplace(self)
         v = value._data if vt else value
         if _is_basic_key(key):
-            _assign(self._data, key, v)
+            try:
+                _assign(self._data, key, v)
+            except IndexError:
+                basic_index(self, key)      # raises torch's IndexError (NumPy says "axis")
+                raise
         else:
             nkey = _normalize_key(key)
             if all(not isinstance(k, np.ndarray) for k in nkey):
@@ -401,14 +407,14 @@ def _assign(dst, key, v):
         except ValueError:
             shape = dst[key].shape
             if not dst.flags.writeable:
-                raise RuntimeError(_OVERLAP) from None
+                raise unwritable(dst) from None
             raise RuntimeError(f"The expanded size of the tensor ({shape[-1] if shape else 1}) "
                                f"must match the existing size ({v.shape[-1]}) at non-singleton "
                                f"dimension {len(shape) - 1}.  Target sizes: {list(shape)}.  "
                                f"Tensor sizes: {list(v.shape)}") from None
     else:
         if not dst.flags.writeable:
-            raise RuntimeError(_OVERLAP)
+            raise unwritable(dst)
         dst[key] = v
 
 
@@ -440,13 +446,11 @@ MaskedFillBackward1 = node_class(
 def masked_fill(input, mask, value):
     x = input._data
     m = _mask_arr(mask, "masked_fill")
-    try:
-        mb = np.broadcast_to(m, x.shape)
+    try:    # torch broadcasts self and mask together (the out-of-place order)
+        shape = np.broadcast_shapes(m.shape, x.shape)
+        mb = np.broadcast_to(m, shape)
     except ValueError:
-        raise RuntimeError(f"The expanded size of the tensor ({x.shape[-1]}) must match the "
-                           f"existing size ({m.shape[-1]}) at non-singleton dimension "
-                           f"{x.ndim - 1}.  Target sizes: {list(x.shape)}.  Tensor sizes: "
-                           f"{list(m.shape)}") from None
+        raise broadcast_error(m.shape, x.shape) from None
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but "
@@ -454,7 +458,7 @@ def masked_fill(input, mask, value):
         data = np.where(mb, value._data.astype(x.dtype), x)
         return emit(data, MaskedFillBackward1, (input, value), meta=mb, bcast=True)
     data = np.where(mb, np.asarray(value).astype(x.dtype), x)
-    return emit(data, MaskedFillBackward0, (input,), meta=mb)
+    return emit(data, MaskedFillBackward0, (input,), meta=mb, bcast=shape != x.shape)
 
 
 MaskedSelectBackward0 = node_class("MaskedSelectBackward0",

@@ -9,6 +9,7 @@ from .._graph.grad_mode import state as _state
 from .._graph.graph import node_class as _node_class
 from ._batching import arg, inplace_elementwise, phys
 from ._core import Sample as S, check_inplace, defop, emit, inplace, node_class, to_tensor
+from ._record import unwritable
 
 # an in-place op on an unbatched tensor given a batched value: an error, as in torch
 _INTO_UNBATCHED = "received a batched tensor"
@@ -70,6 +71,8 @@ def _copied(self, src):
 def zero_(self):
     if not _state.grad_enabled or not self._rg and self._base is None:
         check_inplace(self)
+        if not self._data.flags.writeable:
+            raise unwritable(self._data)
         self._data[...] = 0        # fast path: the optimizer's p.grad.zero_()
         self._vc[0] += 1
         return self

@@ -225,6 +225,8 @@ _multi_classes = {}
 
 def _pad_grads(ns, gs, shapes):
     """Gradients of a multi-output op with None (unused outputs) replaced by zeros."""
+    if len(shapes) == 1:        # a node with one output is handed its gradient alone
+        return [gs]
     like = next(g for g in gs if g is not None)
     return [ns.zeros_shaped(s, like) if g is None else g for g, s in zip(gs, shapes)]
 
@@ -329,8 +331,9 @@ def chunk(input, chunks, dim=0):
     x = input._data
     d = normalize_dims(dim, x.ndim)[0]
     size = x.shape[d]
-    return split(input, builtins.max(1, -(-size // chunks)) if size else 0, d) \
-        if size else split(input, 0, d)
+    # an empty dim gives `chunks` empty chunks, as in torch
+    return split(input, builtins.max(1, -(-size // chunks)), d) if size else \
+        split(input, [0] * chunks, d)
 
 
 @defop(nodes=("UnbindBackward0",), batch=along_dim(1, default=0), samples=[

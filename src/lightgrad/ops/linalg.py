@@ -8,8 +8,9 @@ import numpy as np
 
 from .._tensor import Tensor, _make
 from ._batching import composite, lightgrad, phys
+from ._record import exact_out
 from ._core import (NP, T, Sample as S, binary_operands, defop, emit, node_class, publish,
-                    to_out, to_tensor)
+                    to_tensor)
 
 
 # c10's scalar type names, as some error texts print them ("float != double")
@@ -93,6 +94,8 @@ def _mm_check(x, y):
 
 # -- vmap: one rule for mm, bmm, mv, dot and matmul ---------------------------------------
 def _rmatmul(self, other):
+    if not isinstance(other, Tensor):      # torch.matmul takes no scalar: `2. @ t` fails
+        return NotImplemented
     return matmul(other, self)
 
 
@@ -100,7 +103,7 @@ def _matmul_batching(c, args, kwargs):
     """matmul on logical shapes: 1-D operands become a row / a column, the batch dims line
     up, and the extra dims are squeezed again (also mm, mv, bmm, dot, after their checks)."""
     a, b = args[0], args[1]
-    if c.op is _rmatmul:            # BatchedTensor's reflected operator: other @ self
+    if getattr(c.op, "__wrapped__", c.op) is _rmatmul:    # BatchedTensor's other @ self
         a, b = b, a
     name = c.name
     if name in ("mm", "bmm", "mv"):
@@ -139,15 +142,15 @@ def mm(input, mat2, *, out=None):
     x, y = a._data, b._data
     _mm_check(x, y)
     data = x @ y
-    return emit(data, MmBackward0, (a, b), (a if b._rg else None, b if a._rg else None),
-                _transposed(y), out=out)
+    return _out(emit(data, MmBackward0, (a, b), (a if b._rg else None, b if a._rg else None),
+                     _transposed(y)), out)
 
 
 
 def _out(r, out):
     if out is None:
         return r
-    return to_out(r, out)
+    return exact_out(r, out)       # torch's matmul family wants out= of the result's dtype
 
 
 # -- the general matmul rule: one rule for dot, mv, bmm and every broadcasting case ---------
@@ -448,7 +451,7 @@ def _expand_error(shape, target):
 def _prod_rule(reduce_batch):
     def rule(ns, g, meta, m1, m2):
         beta, alpha, va, vb, transposed = meta
-        gi = None if beta == 0 else (g if beta == 1 else g * beta)
+        gi = g if beta == 1 else g * beta       # beta == 0: zeros, as torch gives
         gp = g if alpha == 1 else g * alpha
         if reduce_batch:
             s = ns.shape(gp)

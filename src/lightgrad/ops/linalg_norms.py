@@ -8,6 +8,7 @@ import numpy as np
 from .._tensor import _make
 from ._batching import along_dim, arg, composite, reduce_over, set_arg
 from ._core import RESULT as _RESULT, Sample as S, defop, normalize_dims, publish, record
+from ._record import distinct_dims
 from .arithmetic import mul
 from .convert import clone
 from .linalg import _out, _tensor, fresh_node, matmul
@@ -80,7 +81,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     if dtype is not None:
         t = t.to(dtype)
     a = t._data
-    dims = normalize_dims(dim, a.ndim) if a.ndim else ()
+    dims = distinct_dims(normalize_dims(dim, a.ndim)) if a.ndim else ()
     ord = float(ord)
     data = _norm_np(a, ord, dims if dims else None, keepdim) if a.ndim else np.abs(a)
     if _recording(t):

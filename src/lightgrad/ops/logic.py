@@ -148,6 +148,8 @@ def _invert(self):
     S(make_inputs=lambda r: [r.integers(-4, 4, (2, 3))])])
 def bitwise_not(input, *, out=None):
     x = input._data
+    if out is not None and out._data.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {out.dtype._legacy} but expected {input.dtype._legacy}")
     if x.dtype.kind in "fc":
         raise _not_implemented("bitwise_not_cpu", x.dtype)
     return _finish(_make(np.logical_not(x) if x.dtype.kind == "b" else np.invert(x)), out)
@@ -164,9 +166,19 @@ def _floaty(fn, default):
     return lambda x: fn(x) if x.dtype.kind in "fc" else np.full(x.shape, default)
 
 
-def _predicate(name, fn):
-    def op(input):
+def _predicate(name, fn, out=False):
+    def op(input, **kw):
+        if not out or set(kw) - {"out"}:
+            op_plain(input, **kw)          # torch's TypeError for an unknown keyword
+        o = kw.get("out")
+        if o is not None and o._data.dtype != np.bool_:
+            raise RuntimeError(f"{name} does not support non-boolean outputs.")
+        return _finish(_make(fn(input._data)), o)
+
+    def op_plain(input):
         return _make(fn(input._data))
+    if not out:
+        op = op_plain
     op.__name__ = op.__qualname__ = name
     return defop(op, kind=ELEMENTWISE, samples=[S((2, 3))])
 
@@ -179,7 +191,7 @@ isneginf = _predicate("isneginf", _floaty(lambda x: x == -np.inf, False))
 isreal = _predicate("isreal", lambda x: np.isreal(x) if x.dtype.kind == "c" else
                     np.ones(x.shape, dtype=bool))
 signbit = _predicate("signbit", lambda x: np.signbit(x) if x.dtype.kind != "b" else
-                     np.zeros(x.shape, dtype=bool))
+                     np.zeros(x.shape, dtype=bool), out=True)
 ns_def("isfinite", np.isfinite, isfinite)
 
 

@@ -327,7 +327,8 @@ def _hardtanh(input, min_val=-1.0, max_val=1.0):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     x = _float_data(input, "hardtanh_cpu") if input._data.dtype.kind != "i" else input._data
-    return _unary(input, np.clip(x, min_val, max_val), HardtanhBackward0, (min_val, max_val))
+    lo, hi = (int(min_val), int(max_val)) if x.dtype.kind == "i" else (min_val, max_val)
+    return _unary(input, np.clip(x, lo, hi), HardtanhBackward0, (min_val, max_val))
 
 
 @defop(name="F.hardtanh", nodes=(HardtanhBackward0,), kind=ELEMENTWISE, samples=[

@@ -10,8 +10,8 @@ import operator
 import numpy as np
 
 from .. import _dtype
-from .._creation import (_finish, _float_dtype, _number, _out, _rng, _shape, _tuple_size,
-                         _unsupported)
+from .._creation import (_factory_dtype, _finish, _float_dtype, _number, _out, _rng, _shape,
+                         _tuple_size, _unsupported)
 from .._tensor import Tensor, _make
 from ._batched_tensor import batched_like, per_example_draw, randomness_of, state as _vmap_state
 from ._batching import elementwise, vmap_error as _vmap_error
@@ -102,7 +102,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          pin_memory=False, requires_grad=False, **kw):
     """Uniform samples on [0, 1)."""
     shape = _shape(size, "rand", kw.get("size"))
-    d = _float_dtype(dtype)
+    d = _factory_dtype("rand", shape, _float_dtype(dtype))
     return _out(per_example_draw(lambda s: _finish(
         _random_floats("uniform", _rng(generator), s, d, "check_uniform_bounds"),
         requires_grad, device), shape), out)
@@ -112,7 +112,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           pin_memory=False, requires_grad=False, **kw):
     """Standard normal samples."""
     shape = _shape(size, "randn", kw.get("size"))
-    d = _float_dtype(dtype)
+    d = _factory_dtype("randn", shape, _float_dtype(dtype))
     return _out(per_example_draw(lambda s: _finish(
         _random_floats("normal", _rng(generator), s, d, "normal_kernel_cpu"),
         requires_grad, device), shape), out)
@@ -145,7 +145,7 @@ def randint(*args, generator=None, out=None, dtype=None, layout=None, device=Non
             raise TypeError(f"randint() received an invalid combination of arguments - got "
                             f"{type(v).__name__} bounds, but expected int low and int high")
     shape = _tuple_size(size, "randint", 2 if len(args) == 2 else 3)
-    d = dtype or _dtype.int64
+    d = _factory_dtype("randint", shape, dtype or _dtype.int64)
     low, high = _number(low), _number(high)
     return _out(per_example_draw(lambda s: _finish(
         _randint_data(_rng(generator), low, high, s, d), requires_grad, device), shape), out)

@@ -8,6 +8,7 @@ import numpy as np
 from .._tensor import Tensor, _make
 from ._batching import along_dim, arg, composite, leading_batch, phys, shift, sizes_arg
 from ._core import Sample as S, defop, emit, node_class, normalize_dims, ns_def, publish, view_of
+from ._record import distinct_dims, exact_out
 from .convert import clone
 from .logic import _VALUE_SHAPED
 from .scatter_gather import index_select
@@ -78,6 +79,8 @@ RepeatBackward0 = node_class("RepeatBackward0", _repeat_rule,
     S((2, 3), args=(2, 1, 3), method=True, np_ref=lambda x: np.tile(x, (2, 1, 3))),
     S((), args=(3,), method=True, id="0d")])
 def repeat(input, *sizes):
+    if not sizes:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
     reps = _shape_arg(sizes)
     x = input._data
     if len(reps) < x.ndim:
@@ -108,7 +111,8 @@ FlipBackward0 = node_class("FlipBackward0", lambda ns, g, dims: (ns.flip(g, dims
     S((2, 3, 2), args=((0, 2),), np_ref=lambda x: np.flip(x, (0, 2)))])
 def flip(input, *dims):
     x = input._data
-    dims = normalize_dims(_shape_arg(dims), x.ndim)
+    dims = distinct_dims(normalize_dims(_shape_arg(dims), x.ndim))
+    dims = dims if x.ndim else ()      # a 0-d input takes dims 0 / -1: nothing to flip
     data = np.flip(x, dims).copy() if dims else x.copy()
     return emit(data, FlipBackward0, (input,), meta=dims)
 
@@ -149,6 +153,8 @@ def _np_roll(x, shifts, dims):
 def roll(input, shifts, dims=None):
     x = input._data
     shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if not shifts:
+        raise RuntimeError("`shifts` required")
     if dims is not None:
         dims = normalize_dims(dims, x.ndim)
         if len(shifts) != len(dims):
@@ -172,7 +178,7 @@ def _tri(name, np_fn, cls):
         if x.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
         data = np_fn(x, diagonal)
-        return emit(data, cls, (input,), meta=diagonal, out=out)
+        return exact_out(emit(data, cls, (input,), meta=diagonal), out)
     op.__name__ = name
     return op
 

@@ -19,6 +19,7 @@ from ._batching import elementwise, reduce_over
 from . import binary_math
 from ._core import (NP, RESULT, T, Sample as S, defop, emit, new_node, node_class,
                     normalize_dims, publish, to_out, with_tangents)
+from ._record import distinct_dims, exact_out
 from .arithmetic import DivBackward0, div
 
 _pymax, _pyany = builtins.max, builtins.any   # this module defines max and any
@@ -36,7 +37,7 @@ def _dims(dim, ndim):
     """Reduction dims: None or an empty list/tuple means every dim."""
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
-    dims = normalize_dims(dim, ndim)
+    dims = distinct_dims(normalize_dims(dim, ndim))
     return dims if ndim else ()     # a 0-d input takes dim 0 / -1 and has no axis to reduce
 
 
@@ -254,6 +255,9 @@ def _sum_dtype(x, dtype):
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Sum of all elements, or over `dim` (int or tuple). `x.sum()`, `x.sum(1, keepdim=True)`"""
     x = input._data
+    if dtype is not None and out is not None:
+        exact_out(_make(np.empty(0, dtype.np)), out)
+    dtype = dtype or (out.dtype if out is not None else None)   # torch sums in out's dtype
     sdt = _sum_dtype(x, dtype)
     bc = sdt is not None and x.dtype != sdt
     if dim is None:
@@ -377,6 +381,7 @@ ProdBackward1 = node_class("ProdBackward1", _prod1_rule, saved=("self", "result"
 def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Product of all elements, or along one `dim`. `x.prod()`, `x.prod(1)`"""
     x = input._data
+    dtype = dtype or (out.dtype if out is not None else None)   # torch multiplies in out's
     sdt = _sum_dtype(x, dtype)
     if sdt is not None and x.dtype != sdt:
         input = input.to(_dtype.from_numpy_dtype(np.dtype(sdt)))
@@ -520,6 +525,10 @@ def _amax_amin(name, np_fn, cls):
                                    "'dim' argument.")
             d = [d for d in dims if x.shape[d] == 0][0]
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        if out is not None and out._data.dtype != x.dtype:
+            raise RuntimeError(f"Expected the dtype for input and out to match, but got "
+                               f"{input.dtype._legacy} for input's dtype and "
+                               f"{out.dtype._legacy} for out's dtype.")
         data = np_fn(x, axis=dims, keepdims=keepdim)
         return emit(data, cls, (input,), (input, RESULT), meta=(x.shape, dims, keepdim), out=out)
     fn.__name__ = fn.__qualname__ = name
@@ -567,6 +576,8 @@ def aminmax(input, *, dim=None, keepdim=False):
 def _argfn(name, largest):
     def fn(input, dim=None, keepdim=False, *, out=None):
         x = input._data
+        if x.dtype == np.bool_:
+            raise RuntimeError(f"{name}(): does not support bool input")
         if dim is None:
             if x.size == 0:
                 raise IndexError(f"{name}(): Expected reduction dim to be specified for "
@@ -592,7 +603,11 @@ argmin = defop(_argfn("argmin", False), batch=_REDUCE, samples=[S((2, 3))])
 def _logical(name, np_fn):
     def fn(input, dim=None, keepdim=False, *, out=None):
         x = input._data
-        dims = _dims(dim, x.ndim)
+        # an empty dim list reduces nothing (not everything, as sum's does)
+        dims = () if isinstance(dim, (tuple, list)) and not dim else _dims(dim, x.ndim)
+        if out is not None and out._data.dtype not in (np.bool_, np.uint8):
+            raise RuntimeError(f"{name} only supports bool tensor for result, got: "
+                               f"{out.dtype._legacy}")
         data = np_fn(x, axis=dims, keepdims=keepdim)
         if x.dtype == np.uint8:       # torch keeps uint8 for uint8 inputs
             data = np.asarray(data).astype(np.uint8)

@@ -81,6 +81,7 @@ CumsumBackward0 = node_class("CumsumBackward0", lambda ns, g, d: (ns.red_revcums
 def cumsum(input, dim, *, dtype=None, out=None):
     """Running sum along `dim`. Integer and bool inputs give int64."""
     x = input._data
+    dtype = dtype or (out.dtype if out is not None else None)   # torch sums in out's dtype
     sdt = _sum_dtype(x, dtype)
     bc = sdt is not None and x.dtype != sdt
     d = _one_dim(dim, x.ndim)
@@ -119,6 +120,7 @@ CumprodBackward0 = node_class("CumprodBackward0", _cumprod_rule, saved=("self", 
 def cumprod(input, dim, *, dtype=None, out=None):
     """Running product along `dim`; its gradient is exact with zeros in the input."""
     x = input._data
+    dtype = dtype or (out.dtype if out is not None else None)   # in out's dtype, as torch
     sdt = _sum_dtype(x, dtype)
     if sdt is not None and x.dtype != sdt:
         input = input.to(_dtype.from_numpy_dtype(np.dtype(sdt)))

@@ -387,6 +387,20 @@ def _np_index_select(x, d, idx):
     return x[_dkey(d, idx)] if x.ndim else x.reshape(1)[idx].reshape(())
 
 
+def _index_bounds(x, d, idx, name):
+    """torch's IndexError for an index_add/index_copy/index_fill index out of the dim
+    (index_fill alone takes negative indices)."""
+    size = x.shape[d] if x.ndim else 1
+    low = -size if name == "index_fill" else 0
+    if idx.size and (idx.max() >= size or idx.min() < low):
+        if name == "index_add":
+            raise IndexError("index out of range in self")
+        bad = idx.max() if idx.max() >= size else idx.min()
+        prefix = "index_copy_(): " if name == "index_copy" else ""
+        raise IndexError(f"{prefix}index {bad} is out of bounds for dimension {d} with size "
+                         f"{size}")
+
+
 def _np_index_add(x, d, idx, src, alpha=1):
     r = np.array(x, copy=True)
     s = src if alpha == 1 else src * alpha
@@ -439,6 +453,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     x = input._data
     d = normalize_dims(dim, x.ndim)[0]
     idx = _index_vec(index, "index_add")
+    _index_bounds(x, d, idx, "index_add")
     source = to_tensor(source)
     s = source._data.astype(x.dtype, copy=False)
     data = _np_index_add(x, d, idx, s, alpha)
@@ -470,6 +485,7 @@ def index_copy(input, dim, index, source):
     x = input._data
     d = normalize_dims(dim, x.ndim)[0]
     idx = _index_vec(index, "index_copy")
+    _index_bounds(x, d, idx, "index_copy")
     source = to_tensor(source)
     s = source._data.astype(x.dtype, copy=False)
     data = np.array(x, copy=True)
@@ -498,6 +514,7 @@ def index_fill(input, dim, index, value):
     x = input._data
     d = normalize_dims(dim, x.ndim)[0]
     idx = _index_vec(index, "index_fill")
+    _index_bounds(x, d, idx, "index_fill")
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got "

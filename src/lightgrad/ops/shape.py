@@ -4,6 +4,7 @@ rule. They share memory and the version counter with their input (reshape copies
 layout needs it). rearrange.py and joining.py hold the ops that copy.
 """
 import builtins
+import operator
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from ._core import (
     view_of,
 )
 from ._core import Sample as S
+from ._record import distinct_dims
 from .convert import clone, to_dtype
 from .reduction import sum as _sum
 
@@ -31,6 +33,29 @@ def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Tensor)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+def _sizes_arg(shape, name, argname):
+    """view/reshape sizes, refused as torch's argument parser refuses them (floats, strs,
+    None; int-valued tensors and NumPy ints are indices and pass)."""
+    seq = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list, Tensor)) \
+        else shape
+    out = []
+    for i, s in enumerate(seq):
+        try:
+            out.append(operator.index(s))
+        except TypeError:
+            kind = type(s).__name__
+            if len(shape) == 1 and seq is shape:
+                raise TypeError(f"{name}(): argument '{argname}' (position 1) must be tuple of "
+                                f"ints, not {kind}") from None
+            if i == 0:
+                raise TypeError(f"{name}(): argument '{argname}' (position 1) must be tuple of "
+                                f"ints, but found element of type {kind} at pos 0") from None
+            raise TypeError(f"{name}(): argument '{argname}' failed to unpack the object at pos "
+                            f"{i + 1} with error \"type must be tuple of ints,but got {kind}\"")\
+                from None
+    return tuple(out)
 
 
 def _check_numel(shape, x):
@@ -122,7 +147,7 @@ def view(self, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)) and \
             hasattr(shape[0], "np"):
         return _make(self._data.view(shape[0].np))  # view(dtype)
-    shape = _shape_arg(shape)
+    shape = _sizes_arg(shape, "view", "size")
     x = self._data
     _check_numel(shape, x)
     data = x.view()
@@ -139,7 +164,7 @@ def view(self, *shape):
     S((2, 3), args=((3, 2),), np_ref=lambda x: x.reshape(3, 2))])
 def reshape(input, *shape):
     """A view when the layout allows one, else a copy. `x.reshape(2, -1)`"""
-    shape = _shape_arg(shape)
+    shape = _sizes_arg(shape, "reshape", "shape")
     x = input._data
     _check_numel(shape, x)
     data = x.view()
@@ -156,6 +181,7 @@ def reshape(input, *shape):
 def flatten(input, start_dim=0, end_dim=-1):
     x = input._data
     if x.ndim == 0:
+        normalize_dims((start_dim, end_dim), 0)     # torch checks the dims of a 0-d input too
         return reshape(input, 1)
     s, e = normalize_dims((start_dim, end_dim), x.ndim)
     if s > e:
@@ -196,7 +222,8 @@ def unflatten(input, dim, sizes):
 TBackward0 = node_class("TBackward0", lambda ns, g, m: (ns.mT(g) if m >= 2 else g,),
                         meta=("ndim",))
 TransposeBackward0 = node_class("TransposeBackward0",
-                                lambda ns, g, m: (ns.swapaxes(g, m[0], m[1]),),
+                                lambda ns, g, m: (ns.swapaxes(g, m[0], m[1]) if m[0] != m[1]
+                                                  else g,),
                                 meta=("dim0", "dim1"))
 PermuteBackward0 = node_class("PermuteBackward0",
                               lambda ns, g, inv: (ns.transpose(g, inv),), meta=("dims",))
@@ -248,6 +275,8 @@ def transpose(input, dim0, dim1):
     S((2, 3, 4), args=(2, 0, 1), method=True, np_ref=lambda x: np.transpose(x, (2, 0, 1))),
     S((2, 3, 4), args=((1, 2, 0),), id="tuple")])
 def permute(input, *dims):
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_arg(dims)
     n = input._data.ndim
     if len(dims) != n:
@@ -274,6 +303,8 @@ def movedim(input, source, destination):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} "
                            f"dims) should contain the same number of dims as destination "
                            f"({list(dst)} dims)")
+    if n == 0:          # a 0-d tensor takes dims 0 / -1 and has nothing to move
+        return permute(input, ())
     order = [d for d in range(n) if d not in src]
     perm = [None] * n
     for s, d in zip(src, dst):
@@ -312,7 +343,8 @@ def squeeze(input, dim=None):
     if dim is None:
         return view_of(input, np.squeeze(x), SqueezeBackward0, x.shape)
     cls = SqueezeBackward1 if isinstance(dim, (int, np.integer)) else SqueezeBackward2
-    dims = tuple(d for d in normalize_dims(dim, x.ndim) if x.ndim and x.shape[d] == 1)
+    dims = tuple(d for d in distinct_dims(normalize_dims(dim, x.ndim))
+                 if x.ndim and x.shape[d] == 1)
     return view_of(input, np.squeeze(x, dims) if dims else x.view(), cls, (dim, x.shape))
 
 
@@ -341,11 +373,12 @@ def select(input, dim, index):
     return view_of(input, x[key], SelectBackward0, (x.shape, key))
 
 
-def _select_getitem(input, d, index):
+def _select_getitem(input, d, index, pos=None):
     x = input._data
     size = x.shape[d]
     if not -size <= index < size:
-        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+        raise IndexError(f"index {index} is out of bounds for dimension {d if pos is None else pos}"
+                         f" with size {size}")
     key = (slice(None),) * d + (index % size, Ellipsis)   # Ellipsis: a view even when 0-d
     return view_of(input, x[key], SelectBackward0, (x.shape, key))
 
@@ -416,6 +449,10 @@ def basic_index(input, key):
         key = (key,)
     x = input._data
     n_real = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    if x.ndim == 0 and len(key) == 1 and n_real:
+        raise IndexError("slice() cannot be applied to a 0-dim tensor." if isinstance(
+            key[0], slice) else "invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
+            "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
     if n_real > x.ndim:
         raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
     if builtins.sum(1 for k in key if k is Ellipsis) > 1:
@@ -425,7 +462,7 @@ def basic_index(input, key):
     if key == (slice(None),):
         return slice_dim(input, 0, None, None)
     out, dim = input, 0
-    for k in key:
+    for pos, k in enumerate(key):   # torch's message names the position in the key
         if k is Ellipsis:
             dim += x.ndim - n_real
         elif k is None:
@@ -440,7 +477,7 @@ def basic_index(input, key):
                 out = slice_dim(out, dim, k.start, k.stop, k.step)
             dim += 1
         else:
-            out = _select_getitem(out, dim, int(k))
+            out = _select_getitem(out, dim, int(k), pos)
     return out if out is not input else view_of(input, x.view(), AliasBackward0)
 
 
@@ -479,6 +516,8 @@ ExpandBackward0 = node_class("ExpandBackward0", lambda ns, g, shape: (ns.sum_to(
     S((3, 1), args=(2, 3, -1), method=True, np_ref=lambda x: np.broadcast_to(x, (2, 3, 1))),
     S((), args=(4,), method=True, id="0d")])
 def expand(input, *sizes):
+    if not sizes:
+        raise TypeError('expand() missing 1 required positional arguments: "size"')
     sizes = _shape_arg(sizes)
     x = input._data
     lead = len(sizes) - x.ndim
@@ -498,7 +537,12 @@ def expand(input, *sizes):
             raise RuntimeError(f"The expanded size of the tensor ({target[i + lead]}) must match "
                                f"the existing size ({s}) at non-singleton dimension {i + lead}.  "
                                f"Target sizes: {list(sizes)}.  Tensor sizes: {list(x.shape)}")
-    return view_of(input, np.broadcast_to(x, target), ExpandBackward0, x.shape)
+    v = np.broadcast_to(x, target)
+    if x.flags.writeable and (v.size == 0 or all(st or n <= 1 for st, n in zip(v.strides,
+                                                                             v.shape))):
+        # NumPy marks every broadcast read-only; torch writes where no element repeats
+        v = np.lib.stride_tricks.as_strided(x, v.shape, v.strides)
+    return view_of(input, v, ExpandBackward0, x.shape)
 
 
 @defop(nodes=(ExpandBackward0,), batch=_expand_batching, samples=[S((3,), args=((2, 3),))])

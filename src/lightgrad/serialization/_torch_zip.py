@@ -34,7 +34,7 @@ import numpy as np
 from .. import _dtype
 from .._backend import device
 from .._creation import from_numpy
-from .._tensor import Size, Tensor
+from .._tensor import Size, Tensor, _make
 from ._common import (MAX_DEPTH, CheckpointError, dtypes, is_int, is_parameter,
                       make_parameter, short, view)
 
@@ -218,7 +218,7 @@ class _TorchUnpickler(pickle._Unpickler):
         if info.file_size != numel * item:
             raise CheckpointError(f"lightgrad.load: storage {name!r} holds {info.file_size} "
                                   f"bytes, but its header says {numel * item}")
-        st = self.loaded[key] = _TorchStorage(bytearray(self.zf.read(name)), stype.dtype_name,
+        st = self.loaded[key] = _TorchStorage(bytearray(_read(self.zf, name)), stype.dtype_name,
                                               self.order)
         return st
 
@@ -235,11 +235,26 @@ class _TorchUnpickler(pickle._Unpickler):
     dispatch[pickle.BUILD[0]] = load_build
 
 
+# what zipfile raises for a damaged archive (a bad CRC, header or size, a flag or method it
+# does not know, a cut-off record)
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError,
+               OSError, ValueError, struct.error)
+
+
+def _read(zf, name):
+    """One record's bytes; a damaged record is a CheckpointError."""
+    try:
+        return zf.read(name)
+    except _ZIP_ERRORS as e:
+        raise CheckpointError(f"lightgrad.load: corrupt zip archive: record {name!r} "
+                              f"({type(e).__name__}: {e})") from None
+
+
 def load_torch_zip(f):
     try:
         zf = zipfile.ZipFile(f)
         names = zf.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+    except _ZIP_ERRORS as e:
         raise CheckpointError("PytorchStreamReader failed reading zip archive: failed finding "
                               f"central directory (lightgrad.load: the checkpoint file is "
                               f"truncated or corrupted: {e})") from None
@@ -253,11 +268,11 @@ def load_torch_zip(f):
     prefix = pkls[0][:-len("data.pkl")]
     order = b"little"
     if prefix + "byteorder" in names:
-        order = zf.read(prefix + "byteorder").strip()
+        order = _read(zf, prefix + "byteorder").strip()
         if order not in (b"little", b"big"):
             raise CheckpointError(f"lightgrad.load: unknown byteorder {order!r}")
     try:
-        up = _TorchUnpickler(io.BytesIO(zf.read(pkls[0])), zf, prefix,
+        up = _TorchUnpickler(io.BytesIO(_read(zf, pkls[0])), zf, prefix,
                              "<" if order == b"little" else ">")
         return up.load()
     except (pickle.UnpicklingError, CheckpointError):
@@ -325,12 +340,11 @@ def _storages(tensors):
             np.zeros(0, np.uint8)
         blobs.append(flat[lo - base:hi - base])
         for t, p in zip(members, ptrs):
-            places[id(t)] = (len(blobs) - 1, (p - lo) // item,
-                             tuple(s // item for s in t._data.strides))
+            places[id(t)] = (len(blobs) - 1, (p - lo) // item, t.stride())   # torch's
     for t in own:
         a = np.ascontiguousarray(t._data).astype(t._data.dtype.newbyteorder("<"), copy=False)
         blobs.append(np.frombuffer(a.tobytes(), np.uint8))
-        places[id(t)] = (len(blobs) - 1, 0, tuple(s // a.itemsize for s in a.strides))
+        places[id(t)] = (len(blobs) - 1, 0, _make(a).stride())     # the copy's, as torch's
     return blobs, places
 
 

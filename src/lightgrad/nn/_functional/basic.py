@@ -99,7 +99,10 @@ def linear(input, weight, bias=None):
     if bias is None:
         return input.matmul(wt)
     lead = tuple(input.shape[:-1])
-    flat = input.reshape(-1, input.shape[-1])
+    n = 1
+    for s in lead:
+        n *= s
+    flat = input.reshape(n, input.shape[-1])    # n, not -1: an empty input has no -1
     return _lg.addmm(bias, flat, wt).view(lead + (weight.shape[0],))
 
 

@@ -13,6 +13,7 @@ Net(
 )
 """
 import itertools
+import threading
 from collections import OrderedDict, namedtuple
 
 from ..._tensor import Tensor, typename as _typename
@@ -50,6 +51,30 @@ def _forward_unimplemented(self, *input):
 
 
 _set = object.__setattr__
+
+
+# load_state_dict is all-or-nothing: each tensor it overwrites is journaled first (its old
+# values, or the entry `assign` replaces) and restored if the load ends in an error. torch
+# leaves the tensors copied before the error changed; lightgrad changes none.
+_load_journal = threading.local()
+
+
+def _journal_before_write(module, name, param, assign):
+    stack = getattr(_load_journal, "stack", None)
+    if stack:
+        if assign:
+            where = module._parameters if name in module._parameters else module._buffers
+            stack[-1].append((where, name, where[name]))
+        else:
+            stack[-1].append((None, param, param._data.copy()))
+
+
+def _roll_back(journal):
+    for where, key, old in reversed(journal):
+        if where is None:
+            key._data[...] = old
+        else:
+            where[key] = old
 
 
 class Module:
@@ -628,11 +653,12 @@ class Module:
                 continue
             if value.shape != param.shape:
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{value.shape} from checkpoint, the shape in current model "
-                                  f"is {param.shape}.")
+                                  f"torch.Size({list(value.shape)}) from checkpoint, the shape "
+                                  f"in current model is torch.Size({list(param.shape)}).")
                 continue
             try:
                 with no_grad():
+                    _journal_before_write(self, name, param, assign)
                     if assign:
                         if isinstance(param, Parameter):
                             new = value if isinstance(value, Parameter) else \
@@ -656,7 +682,19 @@ class Module:
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from state_dict; with strict, every key must match.
-        Returns `_IncompatibleKeys(missing_keys, unexpected_keys)`."""
+        Returns `_IncompatibleKeys(missing_keys, unexpected_keys)`. On an error nothing is
+        changed: the tensors already copied are restored (torch leaves them copied)."""
+        _load_journal.stack = getattr(_load_journal, "stack", [])
+        _load_journal.stack.append([])
+        try:
+            return self._load_state_dict(state_dict, strict, assign)
+        except BaseException:
+            _roll_back(_load_journal.stack[-1])
+            raise
+        finally:
+            _load_journal.stack.pop()
+
+    def _load_state_dict(self, state_dict, strict, assign):
         from collections.abc import Mapping
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
