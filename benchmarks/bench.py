@@ -4,6 +4,9 @@ Workloads (issue #2, item 6):
   (a) the chapter's network: n=100, 3 -> 32 -> 1, manual SGD under no_grad; time per step
   (b) per-op overhead: c = (a*b + a).sum(); c.backward() on 2x2 tensors
   (c) import time of lightgrad against `import numpy` (fresh interpreters)
+  compiled rows: (a) and (b) as `lightgrad.compile(step)` (capture and replay) against torch
+  eager, torch.compile(step) where it runs (it needs a C compiler; --no-torch-compile skips
+  it) and NumPy; target lightgrad.compile <= 0.3x torch
 
 Method: the frameworks run interleaved block by block (A B C A B C ...), each block after a
 warm-up, gc.collect() and a 50 ms sleep (BLAS/OpenMP threads spin down), and the report gives
@@ -127,6 +130,44 @@ def compare(name, fns, number, blocks):
     return name, medians, ratios
 
 
+def compiled_fns(factory, numpy_fn):
+    """The functions of a compiled row: torch eager, lightgrad.compile of the step, NumPy."""
+    import torch
+
+    import lightgrad
+    return {"torch": factory(torch), "lightgrad": lightgrad.compile(factory(lightgrad)),
+            "numpy": numpy_fn()}
+
+
+def torch_compile_fns(factory):
+    """torch eager and torch.compile of the step, or None where torch.compile fails here.
+    Measured after every other row: a process that has run torch.compile times torch's
+    eager steps several times slower (measured here), so it would skew the other rows."""
+    import torch
+    try:
+        torch._inductor.config.compile_threads = 1      # no pool of compile workers
+    except AttributeError:
+        pass
+    tc = torch.compile(factory(torch))
+    try:
+        tc()
+    except Exception as e:   # no compiler, or a backend failure: leave the column out
+        print(f"torch.compile left out: {type(e).__name__}: {e}", file=sys.stderr)
+        return None
+    return {"torch": factory(torch), "torch.compile": tc}
+
+
+def print_compiled(rows, tc_rows, target="<= 0.3"):
+    print("\n| compiled workload | torch (us) | lightgrad.compile (us) | numpy (us) | "
+          "lightgrad.compile/torch | numpy/torch | torch.compile/torch (separate run) | "
+          "target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (name, med, ratio), tc in zip(rows, tc_rows):
+        tcr = f"{tc[2]['torch.compile']:.2f}" if tc else "-"
+        print(f"| {name} | {med['torch']:.1f} | {med['lightgrad']:.1f} | {med['numpy']:.1f} | "
+              f"{ratio['lightgrad']:.2f} | {ratio['numpy']:.2f} | {tcr} | {target} |")
+
+
 def median_ratio(a, b):
     """Median over blocks of a's time over b's time in the same block."""
     return statistics.median(x / y for x, y in zip(a, b))
@@ -163,7 +204,9 @@ def main():
     lightgrad.utils.tune_malloc()   # opt in, as a training script would (docs/benchmarks.md)
     p = argparse.ArgumentParser()
     p.add_argument("--blocks", type=int, default=21)
+    p.add_argument("--no-torch-compile", action="store_true")
     args = p.parse_args()
+    tc = not args.no_torch_compile
     rows = [
         compare("(a) chapter network, one SGD step",
                 {"torch": chapter_step_factory(torch), "lightgrad": chapter_step_factory(lightgrad),
@@ -172,7 +215,17 @@ def main():
                 {"torch": per_op_factory(torch), "lightgrad": per_op_factory(lightgrad),
                  "numpy": per_op_numpy()}, 2000, args.blocks),
     ]
+    compiled = [
+        compare("(a) chapter network, compiled step", compiled_fns(
+            chapter_step_factory, chapter_step_numpy), 300, args.blocks),
+        compare("(b) per-op overhead, compiled", compiled_fns(
+            per_op_factory, per_op_numpy), 2000, args.blocks),
+    ]
     lg_imp, np_imp = import_time("lightgrad")
+    tc_rows = []
+    for factory, number in ((chapter_step_factory, 300), (per_op_factory, 2000)):
+        fns = torch_compile_fns(factory) if tc else None
+        tc_rows.append(fns and compare("", fns, number, args.blocks))
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
           f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}")
     print(f"date: {time.strftime('%Y-%m-%d')}\n")
@@ -184,6 +237,7 @@ def main():
               f"{ratio['lightgrad']:.2f} | {ratio['numpy']:.2f} | {target} |")
     print(f"| (c) import time | - | {lg_imp * 1e3:.0f} ms | {np_imp * 1e3:.0f} ms (numpy) | "
           f"lightgrad/numpy = {lg_imp / np_imp:.2f} | - | <= 2.5 |")
+    print_compiled(compiled, tc_rows)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
   (e) the digits CNN, batch 64 of 1x8x8: Conv2d(1,16,3,p=1), ReLU, MaxPool2d(2),
       Conv2d(16,32,3,p=1), ReLU, MaxPool2d(2), Flatten, Linear(128,10), cross-entropy,
       optim.SGD; target <= 1.5x torch
+  (d) compiled: lightgrad.compile of the MLP step against torch eager, torch.compile (where it
+      compiles; --no-torch-compile skips it) and NumPy
 
 Same method as bench.py (interleaved blocks, median of per-block ratios, default threads).
 Run: python benchmarks/bench_nn.py [--blocks N]
@@ -15,7 +17,7 @@ import time
 
 import numpy as np
 
-from bench import compare
+from bench import compare, compiled_fns, print_compiled, torch_compile_fns
 
 
 def mlp_factory(mod):
@@ -102,6 +104,7 @@ def main():
     lightgrad.utils.tune_malloc()   # opt in, as a training script would (docs/benchmarks.md)
     p = argparse.ArgumentParser()
     p.add_argument("--blocks", type=int, default=15)
+    p.add_argument("--no-torch-compile", action="store_true")
     args = p.parse_args()
     rows = [
         compare("(d) MLP 784-512-512-10, batch 256, raw tensors + F.cross_entropy",
@@ -111,6 +114,10 @@ def main():
                 {"torch": cnn_factory(torch), "lightgrad": cnn_factory(lightgrad)}, 50,
                 args.blocks),
     ]
+    compiled = [compare("(d) MLP 784-512-512-10, batch 256, compiled step", compiled_fns(
+        mlp_factory, mlp_numpy), 20, args.blocks)]
+    fns = None if args.no_torch_compile else torch_compile_fns(mlp_factory)
+    tc_rows = [fns and compare("", fns, 20, args.blocks)]
     print(f"machine: {platform.machine()}, python {platform.python_version()}, numpy "
           f"{np.__version__}, torch {torch.__version__}, date {time.strftime('%Y-%m-%d')}\n")
     print("| workload | torch (us) | lightgrad (us) | numpy (us) | lightgrad/torch | "
@@ -122,6 +129,7 @@ def main():
           "<= 1.25 torch, <= 1.1 numpy |")
     print(f"| {name2} | {med2['torch']:.0f} | {med2['lightgrad']:.0f} | - | "
           f"{ratio2['lightgrad']:.2f} | - | <= 1.5 torch |")
+    print_compiled(compiled, tc_rows, "-")
 
 
 if __name__ == "__main__":
