@@ -11,7 +11,9 @@
       and backward at 1, 100, 10k and 1M elements: where lightgrad's per-op overhead stops
       mattering and the kernels decide
 
-Targets (issue #11): eager (i), (j), (k) at most 1.0x torch. Same method as bench.py
+Each runs in torch, lightgrad and `lightgrad.compile` of the same step (captured on its
+second and third calls, during the warm-up, then replayed). Targets (issue #11): eager (i),
+(j), (k) at most 1.0x torch, compiled at most 0.8x. Same method as bench.py
 (interleaved blocks, median of per-block ratios, default threads).
 Run: python benchmarks/bench_models.py [--blocks N] [--only i,j,k,l]
 """
@@ -82,7 +84,8 @@ def transformer_factory(mod):
 
 
 def chain_factory(mod, n):
-    """50 elementwise ops (10 rounds of five), then sum and backward."""
+    """50 elementwise ops (10 rounds of five), then sum and backward; the gradients add up
+    in x.grad (which a compiled step must then compute: its effect is seen)."""
     rng = np.random.default_rng(0)
     x = mod.tensor(rng.standard_normal(n, dtype=np.float32), requires_grad=True)
 
@@ -91,7 +94,6 @@ def chain_factory(mod, n):
         for _ in range(10):
             h = (h * 0.5 + 0.1).sin().tanh() * x
         h.sum().backward()
-        x.grad = None
     return step
 
 
@@ -126,7 +128,9 @@ def main():
     p.add_argument("--only", default="i,j,k,l")
     args = p.parse_args()
     only = set(args.only.split(","))
-    both = lambda f, *a: {"torch": f(torch, *a), "lightgrad": f(lightgrad, *a)}   # noqa: E731
+    def both(f, *a):    # torch eager, lightgrad eager and lightgrad.compile of the same step
+        return {"torch": f(torch, *a), "lightgrad": f(lightgrad, *a),
+                "compiled": lightgrad.compile(f(lightgrad, *a))}
     rows = []
     if "i" in only:
         rows.append(compare("(i) CNN + BatchNorm, batch 64 of 1x8x8, SGD momentum",
@@ -146,14 +150,15 @@ def main():
                                 args.blocks))
     print(f"machine: {platform.machine()}, python {platform.python_version()}, numpy "
           f"{np.__version__}, torch {torch.__version__}, date {time.strftime('%Y-%m-%d')}\n")
-    print("| workload | torch (ms) | lightgrad (ms) | numpy (ms) | lightgrad/torch | "
-          "numpy/torch |")
-    print("|---|---|---|---|---|---|")
+    print("| workload | torch (ms) | lightgrad (ms) | compiled (ms) | numpy (ms) | "
+          "lightgrad/torch | compiled/torch | numpy/torch |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, med, ratio in rows:
         npy = f"{med['numpy'] / 1e3:.3f}" if "numpy" in med else "-"
         npr = f"{ratio['numpy']:.2f}" if "numpy" in ratio else "-"
-        print(f"| {name} | {med['torch'] / 1e3:.3f} | {med['lightgrad'] / 1e3:.3f} | {npy} | "
-              f"{ratio['lightgrad']:.2f} | {npr} |")
+        print(f"| {name} | {med['torch'] / 1e3:.3f} | {med['lightgrad'] / 1e3:.3f} | "
+              f"{med['compiled'] / 1e3:.3f} | {npy} | {ratio['lightgrad']:.2f} | "
+              f"{ratio['compiled']:.2f} | {npr} |")
 
 
 if __name__ == "__main__":

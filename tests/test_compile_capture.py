@@ -388,3 +388,31 @@ def test_replay_results_deviate_where_documented():
         add(acc)
         versions.append(acc._version)
     assert versions == [1, 2, 3, 3, 3, 3] and acc.tolist() == [6.0, 6.0]
+
+
+def test_a_hoisted_check_runs_its_computation_once():
+    """max-pool's NaN test is a data check; after the step has written outside memory (batch
+    norm's running statistics) it moves to the top of the replay with the statements it
+    needs, which then run there only (not once per check and again in place): each pool's
+    max appears once in the program."""
+    lg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.MaxPool2d(2),
+                          nn.Conv2d(2, 2, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2, 1))
+    opt = lg.optim.SGD(model.parameters(), lr=0.1)
+    x = lg.randn(4, 1, 10, 10)
+
+    def step():
+        opt.zero_grad()
+        loss = model(x).square().mean()
+        loss.backward()
+        opt.step()
+        return loss.detach()
+    compiled = lg.compile(step)
+    for _ in range(STEPS):
+        compiled()
+    assert compiled.compile_stats.replays == STEPS - 3
+    runner = next(c.cell_contents for c in compiled.__closure__
+                  if type(c.cell_contents).__name__ == "_Runner")
+    (sig,) = runner.sigs.values()
+    (tape,) = sig.tapes
+    assert tape.source.count(".max(0") == 2, tape.source

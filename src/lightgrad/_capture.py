@@ -1180,12 +1180,18 @@ class _Gen:
             if e.kind == "rng" or any(cap.root[w] in ext_roots for w in e.writes):
                 first_outside_write = i
                 break
-        # a guard stays in place when nothing outside is written before it, else its
-        # computation is hoisted to the top (or the capture refuses)
-        hoisted, hoisted_at = [], set()
+        # a guard stays in place when nothing outside is written before it, else it moves to
+        # the top: with its computation where that can run first unchanged (then it runs
+        # once, there), else with a copy of it (or the capture refuses)
+        hoisted, hoisted_at, moved, top_checks = [], set(), set(), []
         for pos, v, expected in cap.guards:
             if pos > first_outside_write:
-                hoisted += self._hoist(pos, v, expected, len(hoisted_at))
+                chosen = set(self._slice(pos, v))
+                if self._can_move(chosen | moved):
+                    moved |= chosen
+                    top_checks += [f"if bool(v{v}) is not {expected}:", "    raise Stale"]
+                else:
+                    hoisted += self._hoist(pos, v, expected, len(hoisted_at))
                 hoisted_at.add(pos)
         # dead code goes: keep what the outputs, effects, writes and guards need
         needed = set(self.used)
@@ -1195,7 +1201,7 @@ class _Gen:
             if e.kind == "guard":
                 keep[i] = i not in hoisted_at
             else:
-                keep[i] = e.kind in ("rng", "stmt") or bool(e.writes) or any(
+                keep[i] = i in moved or e.kind in ("rng", "stmt") or bool(e.writes) or any(
                     o in needed for o in e.outs)
             if keep[i]:
                 needed |= e.reads
@@ -1226,15 +1232,15 @@ class _Gen:
         if guard_terms:
             body.append("if not (" + "\n            and ".join(guard_terms) + "):")
             body.append("    raise Stale")
-        body += src_lines + hoisted
+        body += src_lines
+        body += [self._line(tape[i]) for i in sorted(moved)] + top_checks + hoisted
         for i, e in enumerate(tape):
-            if not keep[i]:
+            if not keep[i] or i in moved:
                 continue
             if e.kind == "guard":
                 body += [f"if bool(v{e.expr[0]}) is not {e.expected}:", "    raise Stale"]
                 continue
-            tgt = _join(e.tgt)
-            body.append((tgt + " = " if tgt else "") + _join(e.expr))
+            body.append(self._line(e))
         body += effects
         body.append(f"return {out_expr}")
         src = "def replay(A):\n" + "".join(f"    {x}\n" for x in body)
@@ -1282,11 +1288,32 @@ class _Gen:
             terms.append(f"len({cap.const(_optim._global_optimizer_post_hooks)}) == 0")
         return terms
 
-    def _hoist(self, pos, gv, expected, k):
-        """Statements computing guard variable gv, copied to the top of the replay (under
-        new names). Arrays the copy makes itself may be written in place; a whole array from
-        outside written by a ufunc's out= is computed out of place instead; any other write
-        (or a random draw) refuses."""
+    @staticmethod
+    def _line(e):
+        tgt = _join(e.tgt)
+        return (tgt + " = " if tgt else "") + _join(e.expr)
+
+    def _can_move(self, chosen):
+        """Whether the statements `chosen` (tape positions) can all run first, before every
+        other statement, with the same results: none writes memory from outside, and none
+        meets memory that an earlier statement left in place writes (or, for its writes,
+        reads) on the way."""
+        cap, tape = self.cap, self.cap.tape
+        ext_roots = {cap.root[v] for v, k in enumerate(cap.kind) if k == "ext"}
+        roots = lambda vs: {cap.root[v] for v in vs}     # noqa: E731
+        written, touched = set(), set()       # by the statements that stay, so far
+        for i, e in enumerate(tape):
+            if i in chosen:
+                w = roots(e.writes)
+                if w & ext_roots or w & touched or roots(e.reads) & written:
+                    return False
+            else:
+                written |= roots(e.writes)
+                touched |= roots(e.writes) | roots(e.reads)
+        return True
+
+    def _slice(self, pos, gv):
+        """The tape positions whose statements compute guard variable gv (in order)."""
         cap = self.cap
         tape = cap.tape
         need_vars, need_roots = {gv}, set()
@@ -1303,6 +1330,16 @@ class _Gen:
             need_vars |= e.reads
             need_roots |= {cap.root[r] for r in e.reads}
         chosen.reverse()
+        return chosen
+
+    def _hoist(self, pos, gv, expected, k):
+        """Statements computing guard variable gv, copied to the top of the replay (under
+        new names). Arrays the copy makes itself may be written in place; a whole array from
+        outside written by a ufunc's out= is computed out of place instead; any other write
+        (or a random draw) refuses."""
+        cap = self.cap
+        tape = cap.tape
+        chosen = self._slice(pos, gv)
         if _DEBUG:
             print("guard slice:", *[_join(tape[i].tgt) + " = " + _join(tape[i].expr)
                                     for i in chosen], sep="\n  ")
