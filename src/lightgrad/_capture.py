@@ -1243,7 +1243,7 @@ class _Gen:
             body.append(self._line(e))
         body += effects
         body.append(f"return {out_expr}")
-        src = "def replay(A):\n" + "".join(f"    {x}\n" for x in body)
+        src = "def replay(A):\n" + "".join(f"    {x}\n" for x in _free_dead(body))
         ns = {"Stale": Stale, "_make": _make, "_ok_x": _ok_x}
         ns.update({f"C{i}": c for i, c in enumerate(cap.consts)})
         exec(compile(src, "<lightgrad.compile replay>", "exec"), ns)
@@ -1381,6 +1381,31 @@ class _Gen:
 
 def _names(line):
     return re.findall(r"\bv\d+\b", line)
+
+
+def _free_dead(body):
+    """The replay's lines with `del` after each variable's last use: a replay then holds no
+    more arrays at once than eager, which frees a step's intermediates as backward goes
+    (on large tensors, keeping them all alive costs fresh memory, page faults, on every
+    call). A line and the indented lines under it are one unit."""
+    units = []
+    for ln in body:
+        if units and ln.startswith(" "):
+            units[-1].append(ln)
+        else:
+            units.append([ln])
+    names = [set(_names("\n".join(u))) for u in units]
+    last = {}
+    for i, ns in enumerate(names):
+        for n in ns:
+            last[n] = i
+    out = []
+    for i, u in enumerate(units):
+        out += u
+        dead = sorted(n for n in names[i] if last[n] == i)
+        if dead and not u[0].startswith("return"):
+            out.append("del " + ", ".join(dead))
+    return out
 
 
 def _has_tensor(x):
