@@ -352,19 +352,17 @@ CHECK_ORDER = ("must match the size of tensor", "Dimension out of range",
                "cannot be cast to the desired output", "can't be cast to the desired output",
                "Expected reduction dim", "stack expects each tensor", "not implemented for",
                "Index to scalar can have only 1 value", "self indexing axis dim should be",
-               "to view", "cannot compute the", "output with shape")
+               "to view", "cannot compute the", "output with shape", "must be Tensor, not",
+               "is out of bounds for dimension")
 
 
 # Mismatches found and not fixed yet (docs/deviations.md, "not yet matched"): torch's error
 # here, lightgrad's result or error differs. Matched on torch's message (or lightgrad's).
 KNOWN_GAPS = ("self indexing axis dim should be positive", "Index to scalar can have only",
               "input types can't be cast to the desired output type",
-              "cannot compute the inf norm on the dimension",
-              "cannot compute the -inf norm on the dimension",
               "Expected out tensor to have dtype double, but got float",
               "Dimension out of range (expected to be in range of [-1, 0]",
               "Can not infer total number of classes", "without overflow",
-              "cannot compute the inf norm on an empty tensor",
               "Dimension specified as -1 but tensor has no dimensions",
               "step must be greater than zero")
 KNOWN_LG_GAPS = ("ZeroDivisionError", "is invalid for input of size 0",
@@ -378,6 +376,13 @@ def _known_gap(case, t_err=None, l_err=None):
         op_gap = KNOWN_OP_GAPS.get(name_of(case))
         return any(p in str(t_err) for p in KNOWN_GAPS) or bool(op_gap and op_gap in str(t_err))
     return any(p in str(l_err) for p in KNOWN_LG_GAPS)
+
+
+def _empty_gather(t_r, l_err):
+    """Deviation "not yet matched": torch checks an index tensor's bounds only when it gathers
+    elements (x[:, i] of an empty x); lightgrad checks them for an empty result too."""
+    return "is out of bounds for dimension" in str(l_err) and \
+        getattr(t_r, "numel", lambda: 1)() == 0
 
 
 def _two_faults(case, t_err, l_err):
@@ -475,7 +480,8 @@ def _check_case(torch, case, seed):
             f"torch raised {type(t_r).__name__}: {t_r}\n" \
             f" lightgrad raised {type(l_r).__name__}: {l_r}"
         return
-    if not l_ok and (_expanded_write(case, l_r) or _known_gap(case, l_err=l_r)):
+    if not l_ok and (_expanded_write(case, l_r) or _known_gap(case, l_err=l_r) or
+                     _empty_gather(t_r, l_r)):
         return
     if not l_ok:
         raise AssertionError(f"torch gave a result, lightgrad raised "
@@ -526,12 +532,14 @@ def _check_case(torch, case, seed):
     if not l_ok:
         raise AssertionError(f"backward: lightgrad raised {type(l_g).__name__}: {l_g}") \
             from l_g
+    # a float32 operand limits the float64 gradients' precision (the float32 grad_output
+    # summed into a float64 input's gradient, e.g. masked_fill's value)
+    tol = "float32" if any(x.dtype == "float32" for x in case.inputs) else "float64"
     for k, (a, b) in enumerate(zip(t_g, l_g)):
         assert (a is None) == (b is None), f"grad of input {k}: torch {a}, lightgrad {b}"
         if a is not None:
             assert tuple(b.shape) == tuple(a.shape), f"grad of input {k}: shape"
-            same_values(a.numpy(force=True), b.detach().numpy(), f"grad of input {k}",
-                        "float64")
+            same_values(a.numpy(force=True), b.detach().numpy(), f"grad of input {k}", tol)
 
 
 # --- the ops --------------------------------------------------------------------------------
@@ -1620,7 +1628,8 @@ def test_not_yet_matched(torch):
     with pytest.raises(ValueError):
         lightgrad.tensor(1.0, dtype=lightgrad.float64).view(lightgrad.float32)
     with pytest.raises(IndexError):
-        lightgrad.index_select(lightgrad.zeros(0, 3), 0, lightgrad.tensor([0]))
+        lightgrad.zeros(0, 1)[:, lightgrad.tensor([1])]
+    assert torch.zeros(0, 1)[:, torch.tensor([1])].shape == (0, 1)
     x = lightgrad.tensor([1.0, 2.0], dtype=lightgrad.float64, requires_grad=True)
     (g,) = lightgrad.autograd.grad(lightgrad.linalg.vector_norm(x, 0), x)
     assert g.tolist() == [0.0, 0.0]

@@ -108,6 +108,15 @@ _SUB_BOOLS = ("Subtraction, the `-` operator, with two bool tensors is not suppo
               "`^` or `logical_xor()` operator instead.")
 
 
+def _alpha_check(dtype, alpha):
+    """torch's checks of alpha= against the result dtype (add/sub)."""
+    if isinstance(alpha, (bool, np.bool_)) and dtype != np.bool_:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if dtype.kind in "biu" and isinstance(alpha, (float, np.floating)):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a "
+                           "floating point number.")
+
+
 def _check_sub(a, b, x):
     if x.dtype == np.bool_:
         raise RuntimeError(_SUB_BOOLS)
@@ -123,6 +132,12 @@ def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting. `lightgrad.add(x, 2)`"""
     alpha = _scalar(alpha)
     a, b, x, y = binary_operands(input, other)
+    if alpha != 1 or type(alpha) is not int:
+        _alpha_check(np.result_type(x, y), alpha)
+        if x.dtype == np.bool_ and np.result_type(x, y) == np.bool_:
+            alpha = bool(alpha)         # torch computes in bool: alpha is True or False
+            y = y if alpha else np.zeros_like(y)
+            alpha = 1
     try:
         data = x + y if alpha == 1 else x + alpha * y
     except ValueError:
@@ -142,6 +157,8 @@ def sub(input, other, *, alpha=1, out=None):
         _check_sub(a, b, x)
     elif isinstance(b, Tensor) and b._data.dtype.kind == "b" or isinstance(b, bool):
         _check_sub(a, b, x)
+    if alpha != 1 or type(alpha) is not int:
+        _alpha_check(np.result_type(x, y), alpha)
     try:
         data = x - y if alpha == 1 else x - alpha * y
     except ValueError:

@@ -286,7 +286,7 @@ def clamp(input, min=None, max=None, *, out=None):
             data = _apply(np.minimum, data, hi._data.astype(rt, copy=False))
         if data is input._data:
             data = data.copy()
-        _clamp_out(data, out)
+        # (tensor bounds: out= casts as for any binary op; scalar bounds: _clamp_out)
         return emit(data, ClampBackward0, (input, lo, hi), (input, lo, hi),
                     meta=(_is_rg(lo), _is_rg(hi)), bcast=True, out=out)
     data = _clamp_scalar_data(input, min, max)
@@ -295,7 +295,7 @@ def clamp(input, min=None, max=None, *, out=None):
 
 
 def _clamp_out(data, out):
-    """torch's clamp wants an out= of the result's dtype."""
+    """torch's clamp with scalar bounds wants an out= of the result's dtype."""
     if out is not None and out._data.dtype != data.dtype:
         raise RuntimeError(f"Found dtype {out.dtype._legacy} but expected "
                            f"{_dtype.from_numpy_dtype(data.dtype)._legacy}")

@@ -14,6 +14,7 @@ from .convert import clone
 from .linalg import _out, _tensor, fresh_node, matmul
 from .linalg_decomp import svdvals
 from .linalg_ext import _LEGACY, _recording, _unsq, wide_dom
+from .norms import no_identity_check
 from .reduction import sum as _sum
 from .shape import permute, reshape, unsqueeze, view
 
@@ -83,7 +84,11 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     a = t._data
     dims = distinct_dims(normalize_dims(dim, a.ndim)) if a.ndim else ()
     ord = float(ord)
-    data = _norm_np(a, ord, dims if dims else None, keepdim) if a.ndim else np.abs(a)
+    no_identity_check(a, ord, None if dim is None or not a.ndim else dims)
+    if a.ndim:
+        data = _norm_np(a, ord, dims if dims else None, keepdim)
+    else:                           # a 0-d input: |x|, or for ord=0 whether x is nonzero
+        data = (a != 0).astype(a.dtype) if ord == 0 else np.abs(a)
     if _recording(t):
         r = record(np.asarray(data), LinalgVectorNormBackward0, (t,), (t, _RESULT),
                    (ord, dims, keepdim))

@@ -207,10 +207,8 @@ def constant_pad_op(x, pad, value):
         lo, hi = pad[2 * i], pad[2 * i + 1]
         n = shape[ax]
         size = n + lo + hi
-        if size < 0:
-            raise RuntimeError(
-                f"The input size {n}, plus negative padding {lo} and {hi} resulted in a "
-                f"negative output size, which is invalid. Check dimension {ax} of your input.")
+        if n + min(lo, 0) + min(hi, 0) < 0:     # torch crops (narrows) before padding
+            raise RuntimeError("narrow(): length must be non-negative.")
         new[ax] = size
         s0, s1 = max(-lo, 0), n - max(-hi, 0)
         src[ax] = slice(s0, max(s1, s0))

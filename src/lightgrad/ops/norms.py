@@ -19,10 +19,19 @@ def _centered(ns, x, dims, n):
     return x - ns.sum(x, dims, keepdims=True) / n
 
 
-def _var_grad(ns, g, x, meta):
+def _every_dim(dim, x):
+    """dim=None (var(x, unbiased) too) or a 0-d input: torch's var backward for dof 0 differs."""
+    return dim is None or isinstance(dim, bool) or x.ndim == 0
+
+
+def _var_grad(ns, g, x, meta, full=False):
     shape, dims, keepdim, n, dof = meta
     k = 2.0 / dof if dof else float("inf")      # dof 0: inf * 0 deviations = nan, as torch
-    return _restore_dims(ns, g, shape, dims, keepdim) * k * _centered(ns, x, dims, n)
+    c = _centered(ns, x, dims, n)
+    if full and not dof:    # torch, over every dim (dim=None): inf, nan where x is the mean
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _restore_dims(ns, g, shape, dims, keepdim) * (c / c) * k
+    return _restore_dims(ns, g, shape, dims, keepdim) * k * c
 
 
 def _std_grad(ns, g, x, r, meta):
@@ -34,14 +43,15 @@ def _std_grad(ns, g, x, r, meta):
 
 
 _var_meta = ("self_sym_sizes", "dim", "keepdim", "numel", "correction")
-VarBackward0 = node_class("VarBackward0", lambda ns, g, m, x: (_var_grad(ns, g, x, m),),
+# (a 6th meta entry, unnamed: whether dim was None, see _var_grad)
+VarBackward0 = node_class("VarBackward0", lambda ns, g, m, x: (_var_grad(ns, g, x, m[:5], m[5]),),
                           saved=("self",), meta=_var_meta)
 StdBackward0 = node_class("StdBackward0", lambda ns, g, m, x, r: (_std_grad(ns, g, x, r, m),),
                           saved=("self", "result"), meta=_var_meta)
 
 
 def _var_mean_rule(ns, g, meta, x):
-    shape, dims, keepdim, n, dof, is_std = meta
+    shape, dims, keepdim, n, dof, is_std = meta[:6]
     gv, gm = g
     out = None
     if gv is not None:
@@ -50,7 +60,7 @@ def _var_mean_rule(ns, g, meta, x):
             gk = _unsqueeze_to(ns, gv, shape, dims, keepdim)
             out = _std_grad(ns, gk, x, r, (shape, dims, True, n, dof))
         else:
-            out = _var_grad(ns, gv, x, meta[:5])
+            out = _var_grad(ns, gv, x, meta[:5], meta[6])
     if gm is not None:
         t = _restore_dims(ns, gm, shape, dims, keepdim) / n
         out = t if out is None else out + t
@@ -92,8 +102,8 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     """Variance with Bessel's correction by default; `correction=0` for the population one."""
     x, dims, n, dof, c, v = _var_args("var", input, dim, unbiased, keepdim, correction)
-    return emit(v, VarBackward0, (input,), (input,), meta=(x.shape, dims, keepdim, n, dof),
-                out=out)
+    return emit(v, VarBackward0, (input,), (input,),
+                meta=(x.shape, dims, keepdim, n, dof, _every_dim(dim, x)), out=out)
 
 
 @defop(nodes=(StdBackward0,), batch=_REDUCE, samples=[
@@ -117,7 +127,7 @@ def _var_mean(name, is_std, cls):
         first = np.sqrt(v) if is_std else v
         if _rg(input):
             node = new_node(cls, (input,), (input,), meta=(x.shape, dims, keepdim, n, dof,
-                                                           is_std))
+                                                           is_std, _every_dim(dim, x)))
             return with_tangents((_make(first, node, 0), _make(m, node, 1)), node, (input,))
         return (_make(first), _make(m))
     fn.__name__ = fn.__qualname__ = name
@@ -193,6 +203,19 @@ LinalgVectorNormBackward0 = node_class("LinalgVectorNormBackward0", _norm_rule,
                                        meta=("self_sym_sizes", "dim", "keepdim", "ord"))
 
 
+def no_identity_check(a, ord, dims):
+    """torch's error for a min/max-like norm (ord < 0 or inf) over an empty tensor (dims
+    None: every dim) or an empty dim of `dims`."""
+    if a.size or not (ord < 0 or ord == float("inf")):
+        return
+    for d in (None,) if dims is None else dims:
+        if d is None or a.shape[d] == 0:
+            where = ("on an empty tensor because the operation" if d is None else
+                     f"on the dimension {d}because this dimension is empty and the operation")
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {float(ord):g} norm "
+                               f"{where} does not have an identity")
+
+
 def _np_vector_norm(x, p, dims, keepdim):
     a = np.abs(x)
     if p == float("inf"):
@@ -228,6 +251,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         x = input._data
     p = float(p) if not isinstance(p, int) else p
     dims = _dims(dim, x.ndim)
+    no_identity_check(x, p, None if dim is None or not x.ndim else dims)
     data = _np_vector_norm(x, p, dims, keepdim)
     return emit(data, LinalgVectorNormBackward0, (input,), (input, RESULT),
                 meta=(x.shape, dims, keepdim, p), out=out)

@@ -156,10 +156,13 @@ def roll(input, shifts, dims=None):
     if not shifts:
         raise RuntimeError("`shifts` required")
     if dims is not None:
-        dims = normalize_dims(dims, x.ndim)
-        if len(shifts) != len(dims):
+        given = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if len(shifts) != len(given):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
-                               f"dims:{len(dims)}")
+                               f"dims:{len(given)}")
+        if x.ndim == 0 and given:
+            raise IndexError(f"Dimension specified as {given[0]} but tensor has no dimensions")
+        dims = normalize_dims(dims, x.ndim)
     elif len(shifts) != 1:
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
     data = _np_roll(x, shifts, dims)

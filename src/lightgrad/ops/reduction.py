@@ -241,6 +241,13 @@ def _max_min_batching(c, args, kwargs):
     return _REDUCE_VALUES(c, args, kwargs)
 
 
+def _no_int_grad(input, sdt):
+    """torch refuses an integer dtype= (sum, prod, cumsum, ...) of an input that requires
+    grad: the result's dtype is not differentiable."""
+    if sdt is not None and _rg(input) and np.dtype(sdt).kind in "biu":
+        raise RuntimeError(f"Autograd not support dtype: {_legacy(np.dtype(sdt))}")
+
+
 def _sum_dtype(x, dtype):
     if dtype is not None:
         return dtype.np
@@ -259,6 +266,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
         exact_out(_make(np.empty(0, dtype.np)), out)
     dtype = dtype or (out.dtype if out is not None else None)   # torch sums in out's dtype
     sdt = _sum_dtype(x, dtype)
+    _no_int_grad(input, sdt)
     bc = sdt is not None and x.dtype != sdt
     if dim is None:
         data = x.sum(dtype=sdt)  # the method: np.sum adds ~1 us of Python dispatch
@@ -305,6 +313,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Sum treating NaN as zero."""
     x = input._data
     sdt = _sum_dtype(x, dtype)
+    _no_int_grad(input, sdt)
     dims = _dims(dim, x.ndim)
     data = np.nansum(x, axis=dims, keepdims=keepdim, dtype=sdt)
     return emit(data, NansumBackward0, (input,), (input,), meta=(x.shape, dims, keepdim),
@@ -383,6 +392,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     x = input._data
     dtype = dtype or (out.dtype if out is not None else None)   # torch multiplies in out's
     sdt = _sum_dtype(x, dtype)
+    _no_int_grad(input, sdt)
     if sdt is not None and x.dtype != sdt:
         input = input.to(_dtype.from_numpy_dtype(np.dtype(sdt)))
         x = input._data

@@ -7,9 +7,10 @@ from .. import return_types as _rt
 from .._tensor import _make
 from ._batching import along_dim, composite, reduce_over, softmax_like
 from ._core import RESULT, T, Sample as S, defop, node_class, publish, record, to_out
+from ._views import inplace_method
 from .reduction import (_check_nonempty_dim, _even_meta, _evenly_rule, _finish, _float_input,
-                        _kept_shape, _legacy, _nan_input, _one_dim, _rg, _sel_meta,
-                        _select_result, _select_rule, _sum_dtype, _with)
+                        _kept_shape, _legacy, _nan_input, _no_int_grad, _one_dim, _rg,
+                        _sel_meta, _select_result, _select_rule, _sum_dtype, _with)
 
 
 # -- softmax / log_softmax --------------------------------------------------------------
@@ -32,7 +33,7 @@ def _softmax_input(input, dim, dtype, kernel):
     if dtype is not None and input._data.dtype != dtype.np:
         input = input.to(dtype)
     x = input._data
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fc" and x.size:     # (torch returns an empty int input as is)
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_legacy(x.dtype)}\'')
     if dim is None:
         raise TypeError("softmax() missing required argument 'dim'")
@@ -72,17 +73,40 @@ def log_softmax(input, dim=None, dtype=None):
 
 
 # -- scans: cumsum / cumprod / cummax / cummin / logcumsumexp ---------------------------
+_CTYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+          "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+          "bool": "bool", "complex64": "c10::complex<float>",
+          "complex128": "c10::complex<double>"}
+
+
+def _scan_inplace(fn):
+    """cumsum_/cumprod_: torch refuses a dtype= other than the tensor's own."""
+    method = inplace_method(fn)
+
+    def op_(self, dim, *, dtype=None):
+        if dtype is not None and dtype != self.dtype:
+            _one_dim(dim, self._data.ndim)          # a bad dim is reported first
+            a, b = (_CTYPE.get(str(t).replace("lightgrad.", ""), str(t))
+                    for t in (self.dtype, dtype))
+            raise RuntimeError(f"Bad in-place call: input tensor dtype {a} and output tensor "
+                               f"dtype {b} should match")
+        return method(self, dim, dtype=dtype)
+    op_.__name__ = op_.__qualname__ = method.__name__
+    return op_
+
+
 CumsumBackward0 = node_class("CumsumBackward0", lambda ns, g, d: (ns.red_revcumsum(g, d),),
                              meta=("dim",))
 
 
-@defop(nodes=(CumsumBackward0,), inplace=True, batch=along_dim(1), samples=[
+@defop(nodes=(CumsumBackward0,), inplace=_scan_inplace, batch=along_dim(1), samples=[
     S((2, 3), args=(1,), np_ref=lambda x: x.cumsum(1)), S((), args=(0,), id="0d")])
 def cumsum(input, dim, *, dtype=None, out=None):
     """Running sum along `dim`. Integer and bool inputs give int64."""
     x = input._data
     dtype = dtype or (out.dtype if out is not None else None)   # torch sums in out's dtype
     sdt = _sum_dtype(x, dtype)
+    _no_int_grad(input, sdt)
     bc = sdt is not None and x.dtype != sdt
     d = _one_dim(dim, x.ndim)
     data = np.cumsum(x, axis=d, dtype=sdt) if d is not None else x.astype(sdt or x.dtype)
@@ -113,7 +137,7 @@ CumprodBackward0 = node_class("CumprodBackward0", _cumprod_rule, saved=("self", 
                               meta=("dim",))
 
 
-@defop(nodes=(CumprodBackward0,), inplace=True, batch=along_dim(1), samples=[
+@defop(nodes=(CumprodBackward0,), inplace=_scan_inplace, batch=along_dim(1), samples=[
     S((2, 3), args=(1,), np_ref=lambda x: x.cumprod(1)),
     S(make_inputs=_with([[2.0, 0.0, 3.0, 0.0, 1.5]]), args=(0,), id="zeros"),
     S(make_inputs=_with([[[1.5, 0.0, 2.0], [0.5, 2.0, -1.0]]]), args=(-1,), id="one-zero")])
@@ -122,6 +146,7 @@ def cumprod(input, dim, *, dtype=None, out=None):
     x = input._data
     dtype = dtype or (out.dtype if out is not None else None)   # in out's dtype, as torch
     sdt = _sum_dtype(x, dtype)
+    _no_int_grad(input, sdt)
     if sdt is not None and x.dtype != sdt:
         input = input.to(_dtype.from_numpy_dtype(np.dtype(sdt)))
         x = input._data

@@ -384,6 +384,8 @@ def _dkey(d, idx):
 
 
 def _np_index_select(x, d, idx):
+    if x.ndim > 1 and x.shape[d] == 0 and np.size(idx):   # (index_add's backward into empty)
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
     return x[_dkey(d, idx)] if x.ndim else x.reshape(1)[idx].reshape(())
 
 
@@ -428,6 +430,8 @@ def index_select(input, dim, index, *, out=None):
     d = normalize_dims(dim, x.ndim)[0]
     idx = _index_vec(index, "index_select")
     size = x.shape[d] if x.ndim else 1
+    if idx.size and size == 0 and x.ndim > 1:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
     if idx.size and (idx.max() >= size or idx.min() < -size):
         raise IndexError("index out of range in self")
     data = _np_index_select(x, d, idx)
@@ -453,10 +457,12 @@ def index_add(input, dim, index, source, *, alpha=1):
     x = input._data
     d = normalize_dims(dim, x.ndim)[0]
     idx = _index_vec(index, "index_add")
-    _index_bounds(x, d, idx, "index_add")
+    empty = x.size == 0 and x.ndim > 1  # torch adds nothing into it, not checking the index
+    if not empty:
+        _index_bounds(x, d, idx, "index_add")
     source = to_tensor(source)
     s = source._data.astype(x.dtype, copy=False)
-    data = _np_index_add(x, d, idx, s, alpha)
+    data = x.copy() if empty else _np_index_add(x, d, idx, s, alpha)
     return emit(data, IndexAddBackward0, (input, source), meta=(d, idx, alpha, s.shape))
 
 
