@@ -3,6 +3,7 @@
 Today only "cpu" exists and NumPy serves it; a second backend (CuPy for "cuda") plugs in
 by adding an entry to _MODULES, because every array call goes through `array_module`.
 """
+import functools
 import os
 import re
 
@@ -104,8 +105,9 @@ _OPENBLAS_NAMES = ("scipy_openblas_{}_num_threads64_", "scipy_openblas_{}_num_th
                    "openblas_{}_num_threads64_", "openblas_{}_num_threads")
 
 
+@functools.lru_cache(maxsize=None)
 def _openblas(what):
-    """NumPy's bundled OpenBLAS function `what` ('set' or 'get'), or None."""
+    """NumPy's bundled OpenBLAS function `what` ('set' or 'get'), or None (looked up once)."""
     import ctypes
     import glob
     libdir = os.path.dirname(np.__file__) + ".libs"          # where the wheels put it

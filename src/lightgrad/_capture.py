@@ -1187,7 +1187,7 @@ class _Gen:
         for pos, v, expected in cap.guards:
             if pos > first_outside_write:
                 chosen = set(self._slice(pos, v))
-                if self._can_move(chosen | moved):
+                if self._can_move(chosen | moved, ext_roots):
                     moved |= chosen
                     top_checks += [f"if bool(v{v}) is not {expected}:", "    raise Stale"]
                 else:
@@ -1293,13 +1293,12 @@ class _Gen:
         tgt = _join(e.tgt)
         return (tgt + " = " if tgt else "") + _join(e.expr)
 
-    def _can_move(self, chosen):
+    def _can_move(self, chosen, ext_roots):
         """Whether the statements `chosen` (tape positions) can all run first, before every
         other statement, with the same results: none writes memory from outside, and none
         meets memory that an earlier statement left in place writes (or, for its writes,
         reads) on the way."""
         cap, tape = self.cap, self.cap.tape
-        ext_roots = {cap.root[v] for v, k in enumerate(cap.kind) if k == "ext"}
         roots = lambda vs: {cap.root[v] for v in vs}     # noqa: E731
         written, touched = set(), set()       # by the statements that stay, so far
         for i, e in enumerate(tape):

@@ -133,8 +133,9 @@ def add(input, other, *, alpha=1, out=None):
     alpha = _scalar(alpha)
     a, b, x, y = binary_operands(input, other)
     if alpha != 1 or type(alpha) is not int:
-        _alpha_check(np.result_type(x, y), alpha)
-        if x.dtype == np.bool_ and np.result_type(x, y) == np.bool_:
+        rt = np.result_type(x, y)
+        _alpha_check(rt, alpha)
+        if x.dtype == np.bool_ and rt == np.bool_:
             alpha = bool(alpha)         # torch computes in bool: alpha is True or False
             y = y if alpha else np.zeros_like(y)
             alpha = 1
